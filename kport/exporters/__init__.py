@@ -1,0 +1,1 @@
+"""Exporters: IR -> ONNX, torch, TF/Keras files."""

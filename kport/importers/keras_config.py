@@ -1,0 +1,410 @@
+"""Keras model configs (every era's spelling) -> IR graph structure, and weight binding.
+
+The format readers (HDF5, .keras zip, JSON) hand over the parsed
+`{class_name, config}` dict and per-layer weight lists; this module turns them
+into nodes, infers shapes and binds weights. Nested models are flattened:
+their layers join the graph with `scope` recording where they sat, and their
+input/output tensors alias the outer tensors.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+
+from kport.errors import FormatError, KportError, ShapeError, UnsupportedLayerError, WeightError
+from kport.ir.graph import Graph, Layer, Node, SourceInfo, TensorSpec
+from kport.ops.base import ImportContext
+from kport.ops.registry import op_for_keras_class
+
+MODEL_CLASSES = {"Sequential", "Functional", "Model"}
+INPUT_CLASSES = {"InputLayer"}
+
+# hooks that rewrite a raw layer config before ops see it (legacy spellings register here)
+CONFIG_NORMALIZERS: list[Callable[[str, dict, ImportContext], tuple[str, dict]]] = []
+
+
+def tensor_name(layer: str, node_index: int, tensor_index: int) -> str:
+    """The IR name of a layer call's output: the layer name for its first call."""
+    if node_index == 0 and tensor_index == 0:
+        return layer
+    return f"{layer}:{node_index}:{tensor_index}"
+
+
+def unwrap_dtype(dtype: Any) -> str:
+    """Returns the dtype name of a Keras 3 DTypePolicy dict or a plain string."""
+    if isinstance(dtype, dict):
+        cfg = dtype.get("config", {})
+        name = cfg.get("name", "float32") if isinstance(cfg, dict) else "float32"
+        return {"mixed_float16": "float32", "mixed_bfloat16": "float32"}.get(name, name)
+    return dtype or "float32"
+
+
+class GraphBuilder:
+    """Builds one Graph from a top-level model config."""
+
+    def __init__(self, source: SourceInfo, ctx: ImportContext):
+        self.source = source
+        self.ctx = ctx
+        self.graph = Graph(source=source)
+        # (layer name in its model, node index, tensor index) -> IR tensor name, per model scope
+        self._calls: dict[str, int] = {}
+        # scoped Keras path ('outer/inner') -> IR layer name
+        self._layer_names: dict[str, str] = {}
+
+    # ---- entry --------------------------------------------------------------
+    def build(self, model: dict) -> Graph:
+        class_name, config = model.get("class_name"), model.get("config")
+        if class_name not in MODEL_CLASSES and class_name is not None:
+            # a bare layer saved as a model is not a Keras model file
+            raise FormatError(f"top-level class '{class_name}' is not a Keras model", path=self.source.path,
+                              hint="give a file saved with model.save() or model.to_json()")
+        if isinstance(config, list):  # Keras 1 / early Keras 2 Sequential: a bare list of layers
+            config = {"name": "sequential", "layers": config}
+        if not isinstance(config, dict):
+            raise FormatError("model config has no 'config' section", path=self.source.path,
+                              hint="the file does not hold a Keras model architecture")
+        self.graph.name = config.get("name") or "model"
+        self.graph.kind = "Sequential" if class_name == "Sequential" else "Functional"
+        outputs = self._add_model(class_name, config, (), None)
+        self.graph.outputs = outputs
+        self._infer_shapes()
+        return self.graph
+
+    # ---- models ---------------------------------------------------------------
+    def _add_model(self, class_name: str, config: dict, scope: tuple[str, ...],
+                   inputs: list[str] | None) -> list[str]:
+        if class_name == "Sequential" or ("layers" in config and "input_layers" not in config):
+            return self._add_sequential(config, scope, inputs)
+        return self._add_functional(config, scope, inputs)
+
+    def _add_sequential(self, config: dict, scope, inputs) -> list[str]:
+        layers = config.get("layers", [])
+        if not layers:
+            raise FormatError("Sequential model has no layers", path=self.source.path)
+        first = layers[0]
+        if first.get("class_name") in INPUT_CLASSES:
+            layers = layers[1:]
+            spec_cfg = first["config"]
+            name = spec_cfg.get("name", "input")
+        else:
+            spec_cfg = _inner_config(first)
+            name = f"{spec_cfg.get('name', 'sequential')}_input"
+            if not _has_input_shape(spec_cfg):
+                spec_cfg = {"batch_input_shape": config.get("build_input_shape")
+                            or (config.get("build_config") or {}).get("input_shape")}
+        if inputs is None:
+            x = self._add_input(name, spec_cfg)
+        else:
+            x = inputs[0]
+        for layer_cfg in layers:
+            x = self._call_layer(layer_cfg, scope, [x], {})[0]
+        return [x]
+
+    def _add_functional(self, config: dict, scope, inputs) -> list[str]:
+        produced: dict[tuple[str, int, int], str] = {}
+        input_refs = _refs(config.get("input_layers", []))
+        by_name = {lc.get("name") or lc["config"]["name"]: lc for lc in config.get("layers", [])}
+        for i, (lname, n, t) in enumerate(input_refs):
+            lc = by_name.get(lname)
+            if lc is None:
+                raise FormatError(f"input layer '{lname}' is not among the model's layers", path=self.source.path)
+            if lc["class_name"] in INPUT_CLASSES:
+                produced[(lname, n, t)] = (self._add_input(lname, lc["config"]) if inputs is None else inputs[i])
+            elif inputs is not None:
+                produced[(lname, n, t)] = inputs[i]
+            else:
+                raise FormatError(f"input '{lname}' is not an InputLayer", path=self.source.path)
+        # create nodes as their inputs become available (Keras's own processing order)
+        pending = [(lc, k, nd) for lc in config.get("layers", []) if lc["class_name"] not in INPUT_CLASSES
+                   for k, nd in enumerate(lc.get("inbound_nodes") or [])]
+        while pending:
+            progressed = False
+            rest = []
+            for lc, k, nd in pending:
+                lname = lc.get("name") or lc["config"]["name"]
+                args, tensor_kwargs, call = _parse_inbound(nd)
+                try:
+                    xs = [produced[r] for r in args]
+                    extra = {key: [produced[r] for r in refs] for key, refs in tensor_kwargs.items()}
+                except KeyError:
+                    rest.append((lc, k, nd))
+                    continue
+                # tensor keyword arguments follow the positional inputs; `call` records where
+                call = dict(call)
+                for key, names in extra.items():
+                    call[f"tensor:{key}"] = [len(xs) + i for i in range(len(names))]
+                    xs = xs + names
+                outs = self._call_layer(lc, scope, xs, call)
+                for j, o in enumerate(outs):
+                    produced[(lname, k, j)] = o
+                progressed = True
+            if not progressed:
+                names = sorted({lc.get("name", "?") for lc, _, _ in rest})
+                raise FormatError(f"layer inputs never become available for {names}", path=self.source.path,
+                                  hint="the model config is inconsistent or truncated")
+            pending = rest
+        try:
+            return [produced[r] for r in _refs(config.get("output_layers", []))]
+        except KeyError as err:
+            raise FormatError(f"model output {err.args[0]} is not produced by any layer", path=self.source.path)
+
+    # ---- layers ---------------------------------------------------------------
+    def _add_input(self, name: str, cfg: dict) -> str:
+        shape = _input_shape(cfg)
+        if shape is None:
+            raise FormatError(f"input '{name}' has no shape", path=self.source.path, layer=name,
+                              hint="the model was saved unbuilt; build it with an input shape and save again")
+        spec = TensorSpec(name, shape, unwrap_dtype(cfg.get("dtype")))
+        self.graph.inputs.append(spec)
+        self.graph.tensors[name] = spec
+        return name
+
+    def _call_layer(self, layer_cfg: dict, scope, xs: list[str], call: dict) -> list[str]:
+        class_name = layer_cfg.get("class_name")
+        cfg = _inner_config(layer_cfg)
+        name = layer_cfg.get("name") or cfg.get("name")
+        if class_name in MODEL_CLASSES:
+            return self._call_nested(name, class_name, cfg, scope, xs)
+        key = "/".join(scope + (name,))
+        layer_name = self._layer_names.get(key)
+        if layer_name is None:
+            layer_name = self._new_layer(name, class_name, cfg, scope, key)
+        k = self._calls.get(layer_name, 0)
+        self._calls[layer_name] = k + 1
+        outs_n = getattr(self.graph.layers[layer_name].op, "num_outputs", lambda n: 1)(len(xs))
+        outs = [tensor_name(layer_name, k, j) for j in range(outs_n)]
+        self.graph.nodes.append(Node(layer_name, list(xs), outs, call))
+        return outs
+
+    def _new_layer(self, name: str, class_name: str, cfg: dict, scope, key: str) -> str:
+        ctx = dataclasses.replace(self.ctx, layer=name)
+        for normalize in CONFIG_NORMALIZERS:
+            class_name, cfg = normalize(class_name, copy.deepcopy(cfg), ctx)
+        op_cls = op_for_keras_class(class_name)
+        if op_cls is None:
+            raise UnsupportedLayerError(
+                f"unknown layer class '{class_name}'", path=self.source.path, layer=name,
+                hint="run `kport ops` for the supported layers; custom layers need an op registered in kport.ops")
+        try:
+            op = op_cls.from_keras(cfg, ctx)
+        except KportError as err:
+            raise err.with_context(path=self.source.path, layer=name)
+        except (TypeError, ValueError, KeyError) as err:
+            raise FormatError(f"cannot read the {class_name} config: {err}", path=self.source.path, layer=name,
+                              hint="the layer config is malformed")
+        layer_name = name if name not in self.graph.layers else "/".join(scope + (name,))
+        self.graph.layers[layer_name] = Layer(layer_name, op, trainable=bool(cfg.get("trainable", True)),
+                                              scope=tuple(scope))
+        self._layer_names[key] = layer_name
+        return layer_name
+
+    def _call_nested(self, name, class_name, cfg, scope, xs) -> list[str]:
+        # each call of a nested model re-emits its nodes; layers are shared by name
+        return self._add_model(class_name, cfg, tuple(scope) + (name,), xs)
+
+    # ---- shapes ---------------------------------------------------------------
+    def _infer_shapes(self) -> None:
+        g = self.graph
+        for node in g.nodes:
+            layer = g.layers[node.layer]
+            in_shapes = [g.tensors[t].shape for t in node.inputs]
+            try:
+                out_shapes = layer.op.output_shapes(in_shapes)
+            except KportError as err:
+                raise err.with_context(path=self.source.path, layer=layer.name)
+            except (ValueError, IndexError, TypeError) as err:
+                raise ShapeError(f"cannot infer the output shape from inputs {in_shapes}: {err}",
+                                 path=self.source.path, layer=layer.name)
+            dtype = getattr(layer.op, "output_dtype", None) or (g.tensors[node.inputs[0]].dtype if node.inputs
+                                                                  else "float32")
+            for t, s in zip(node.outputs, out_shapes):
+                g.tensors[t] = TensorSpec(t, tuple(s), dtype)
+
+
+def build_graph(model: dict, source: SourceInfo, ctx: ImportContext) -> Graph:
+    """Builds the IR structure (no weights yet) from a `{class_name, config}` dict."""
+    return GraphBuilder(source, ctx).build(model)
+
+
+# ---- weights -------------------------------------------------------------------
+def bind_weights(graph: Graph, groups: dict[str, list[tuple[str, np.ndarray]]], *, strict: bool = True) -> None:
+    """Binds per-group weight lists (as saved files list them) onto the graph's layers.
+
+    Args:
+        graph: the IR, with layers but no weights yet.
+        groups: weights by top-level layer name; a nested model's group holds all of
+            its layers' weights, their names saying which layer they belong to.
+        strict: raise when a layer that needs weights gets none.
+
+    Raises:
+        WeightError: missing, extra or mis-shaped weights, naming the layer.
+    """
+    leaves = {layer.name: layer for layer in graph.layers.values()}
+    scoped: dict[str, list[str]] = {}
+    for layer in graph.layers.values():
+        if layer.scope:
+            scoped.setdefault(layer.scope[0], []).append(layer.name)
+    per_layer: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for gname, items in groups.items():
+        if gname in leaves and not leaves[gname].scope:
+            per_layer.setdefault(gname, []).extend(items)
+        elif gname in scoped:
+            for wname, arr in items:
+                owner = _owner(wname, scoped[gname])
+                if owner is None:
+                    raise WeightError(f"weight '{wname}' of nested model '{gname}' matches none of its layers",
+                                      path=graph.source.path, layer=gname)
+                per_layer.setdefault(owner, []).append((wname, arr))
+        elif items:
+            raise WeightError(f"the weights file has weights for '{gname}', which the model does not have",
+                              path=graph.source.path, layer=gname,
+                              hint="the architecture and the weights come from different models")
+    for layer in graph.layers.values():
+        assign_layer_weights(graph, layer, per_layer.get(layer.name, []), strict=strict)
+
+
+def assign_layer_weights(graph: Graph, layer: Layer, items: list[tuple[str, np.ndarray]], *,
+                         strict: bool = True) -> None:
+    """Puts one layer's saved weights into canonical names, checking count and shapes."""
+    node = next((n for n in graph.nodes if n.layer == layer.name), None)
+    in_shapes = [graph.tensors[t].shape for t in node.inputs] if node else []
+    expected = layer.op.weight_shapes(in_shapes) if node else {}
+    if hasattr(layer.op, "load_weights"):
+        items = layer.op.load_weights(items, in_shapes)
+    if not expected:
+        if items and strict:
+            raise WeightError(f"has {len(items)} saved weight(s) but {layer.op.kind} takes none",
+                              path=graph.source.path, layer=layer.name)
+        return
+    if not items:
+        if strict:
+            raise WeightError(f"weights are missing (expected {', '.join(expected)})", path=graph.source.path,
+                              layer=layer.name, hint="give the weights file with --weights, or a full model file")
+        return
+    if len(items) != len(expected):
+        raise WeightError(f"expected {len(expected)} weights ({', '.join(expected)}), the file has {len(items)}",
+                          path=graph.source.path, layer=layer.name,
+                          hint="the architecture and the weights come from different models")
+    short = [_var_name(n) for n, _ in items]
+    if set(short) == set(expected) and len(set(short)) == len(short):
+        ordered = dict(zip(short, (a for _, a in items)))
+        arrays = [ordered[k] for k in expected]
+    else:
+        arrays = [a for _, a in items]
+    weights = {}
+    for (key, shape), arr in zip(expected.items(), arrays):
+        arr = np.asarray(arr)
+        if not _shape_fits(shape, arr.shape):
+            raise WeightError(f"weight '{key}' has shape {arr.shape}, expected {tuple(shape)}",
+                              path=graph.source.path, layer=layer.name,
+                              hint="the architecture and the weights come from different models")
+        weights[key] = arr
+    layer.weights = weights
+
+
+def _shape_fits(expected, actual) -> bool:
+    return len(expected) == len(actual) and all(e is None or e == a for e, a in zip(expected, actual))
+
+
+def _var_name(weight_name: str) -> str:
+    return weight_name.split("/")[-1].split(":")[0]
+
+
+def _owner(weight_name: str, candidates: list[str]) -> str | None:
+    parts = weight_name.split(":")[0].split("/")
+    for p in parts[:-1]:
+        if p in candidates:
+            return p
+    for c in candidates:  # renamed scoped layers ('outer/inner')
+        if weight_name.startswith(c + "/"):
+            return c
+    return None
+
+
+# ---- config helpers --------------------------------------------------------------
+def _inner_config(layer_cfg: dict) -> dict:
+    cfg = layer_cfg.get("config", {})
+    if not isinstance(cfg, dict):
+        raise FormatError(f"layer config of '{layer_cfg.get('class_name')}' is not a mapping")
+    return cfg
+
+
+def _has_input_shape(cfg: dict) -> bool:
+    return any(k in cfg for k in ("batch_input_shape", "batch_shape", "input_shape", "input_dim"))
+
+
+def _input_shape(cfg: dict):
+    if cfg.get("batch_shape") is not None:
+        shape = cfg["batch_shape"]
+    elif cfg.get("batch_input_shape") is not None:
+        shape = cfg["batch_input_shape"]
+    elif cfg.get("input_shape") is not None:
+        shape = [None] + list(cfg["input_shape"])
+    elif cfg.get("input_dim") is not None:
+        shape = [None, cfg["input_dim"]] if cfg.get("input_length") is None else [None, cfg["input_length"]]
+    else:
+        return None
+    shape = list(shape)
+    shape[0] = None  # the batch is always symbolic in the IR
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _refs(spec) -> list[tuple[str, int, int]]:
+    if not spec:
+        return []
+    if isinstance(spec[0], str):  # a single [name, node, tensor]
+        spec = [spec]
+    return [(s[0], int(s[1]), int(s[2])) for s in spec]
+
+
+def _parse_inbound(node) -> tuple[list[tuple[str, int, int]], dict[str, list], dict[str, Any]]:
+    """Parses one inbound node of any era.
+
+    Returns:
+        (positional tensor refs in call order, tensor keyword args as ref lists,
+        the other keyword args).
+    """
+    refs: list[tuple[str, int, int]] = []
+    tensor_kwargs: dict[str, list] = {}
+    kwargs: dict[str, Any] = {}
+    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        for a in node.get("args", []):
+            _collect_tensors(a, refs)
+        raw = node.get("kwargs") or {}
+    else:  # Keras 1/2: [[name, node, tensor, kwargs?], ...]
+        raw = {}
+        for entry in node:
+            refs.append((entry[0], int(entry[1]), int(entry[2])))
+            if len(entry) > 3 and isinstance(entry[3], dict):
+                raw.update(entry[3])
+    for key, value in raw.items():
+        found: list = []
+        _collect_tensors(value, found)
+        if found:
+            tensor_kwargs[key] = found
+        else:
+            kwargs[key] = value
+    return refs, tensor_kwargs, kwargs
+
+
+def _is_ref(value) -> bool:
+    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+            and isinstance(value[1], int) and isinstance(value[2], int))
+
+
+def _collect_tensors(value, out: list) -> None:
+    if _is_ref(value):  # Keras 2 keyword tensors: [layer, node, tensor]
+        out.append((value[0], int(value[1]), int(value[2])))
+    elif isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            h = value["config"]["keras_history"]
+            out.append((h[0], int(h[1]), int(h[2])))
+        else:
+            for v in value.values():
+                _collect_tensors(v, out)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _collect_tensors(v, out)

@@ -1,0 +1,110 @@
+"""Keras HDF5 files: Keras 1/2 multi-backend, tf.keras 2.x, Keras 3 legacy `.h5`.
+
+Reads `model_config` and the weights groups. Weights come as per-layer lists
+`(saved weight name, array)` in file order; `keras_config.bind_weights` maps
+them onto the layers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from kport.errors import FormatError
+from kport.importers import keras_config
+from kport.importers.hdf5_attrs import read_attr, read_json_attr, read_str_list
+from kport.ir.graph import Graph, SourceInfo
+from kport.ops.base import ImportContext
+
+
+def open_h5(path: str):
+    """Opens an HDF5 file read-only, turning h5py's errors into kport's."""
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:
+        raise FormatError(f"cannot open as HDF5 ({err})", path=path,
+                          hint="the file is truncated or not an HDF5 file")
+
+
+def describe(f, path: str) -> tuple[SourceInfo, ImportContext]:
+    """Works out which Keras wrote an HDF5 file (version, backend, flavour)."""
+    version = read_attr(f, "keras_version")
+    weights = f["model_weights"] if "model_weights" in f else f
+    if version is None:
+        version = read_attr(weights, "keras_version")
+    backend = read_attr(f, "backend") or read_attr(weights, "backend")
+    if version is None:
+        version = "1"  # Keras 1 wrote no version at all
+    version = str(version)
+    if version.endswith("-tf") or read_attr(f, "top_level_model_weights") is not None:
+        flavor = "tf.keras" if version.endswith("-tf") else "keras3"
+    else:
+        major = version.split(".")[0]
+        flavor = "keras3" if major == "3" else ("tf.keras" if _is_tf_keras(version, backend) else "keras")
+    fmt = {"keras": "keras-h5", "tf.keras": "tf.keras-h5", "keras3": "keras3-h5"}[flavor]
+    if version.split(".")[0] == "1":
+        fmt = "keras1-h5"
+    source = SourceInfo(path=path, format=fmt, keras_version=version, backend=backend)
+    ctx = ImportContext(path=path, keras_major=source.keras_major, keras_version=version, backend=backend,
+                        flavor=flavor)
+    return source, ctx
+
+
+def _is_tf_keras(version: str, backend) -> bool:
+    # tf.keras 2.4+ writes plain versions like '2.4.0'; multi-backend Keras stopped at 2.3.1
+    parts = version.split(".")
+    try:
+        return int(parts[0]) == 2 and int(parts[1]) >= 4
+    except (ValueError, IndexError):
+        return False
+
+
+def read_weight_groups(group) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Reads `layer_names` / `weight_names` groups into per-layer weight lists."""
+    result: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for lname in read_str_list(group, "layer_names"):
+        if lname not in group:
+            result[lname] = []
+            continue
+        g = group[lname]
+        items = []
+        for wname in read_str_list(g, "weight_names"):
+            try:
+                items.append((wname, g[wname][()]))
+            except KeyError:
+                raise FormatError(f"weight '{wname}' is listed but missing", path=group.file.filename,
+                                  layer=lname, hint="the file is truncated or corrupt")
+        result[lname] = items
+    return result
+
+
+def load_h5(path: str, weights: str | None = None) -> Graph:
+    """Imports a full-model Keras HDF5 file.
+
+    Args:
+        path: the `.h5` file (model.save / save_model).
+        weights: an optional separate weights file overriding the stored ones.
+    """
+    with open_h5(path) as f:
+        model_cfg = read_json_attr(f, "model_config")
+        if model_cfg is None:
+            raise FormatError("HDF5 file has no model architecture (model_config)", path=path,
+                              hint="this looks like a weights-only file: pass the architecture JSON and give "
+                                   "this file with --weights")
+        source, ctx = describe(f, path)
+        graph = build(model_cfg, source, ctx)
+        if weights is None:
+            group = f["model_weights"] if "model_weights" in f else f
+            keras_config.bind_weights(graph, read_weight_groups(group))
+    if weights is not None:
+        from kport.importers.weights_file import bind_weights_file
+
+        bind_weights_file(graph, weights)
+    return graph
+
+
+def build(model_cfg: dict, source: SourceInfo, ctx: ImportContext) -> Graph:
+    """Builds the graph, checking the config is a model description."""
+    if not isinstance(model_cfg, dict) or "class_name" not in model_cfg:
+        raise FormatError("model_config is not a Keras model description", path=source.path)
+    return keras_config.build_graph(model_cfg, source, ctx)
