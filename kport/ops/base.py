@@ -49,6 +49,8 @@ class Op:
     keras_classes: ClassVar[tuple[str, ...]] = ()
     # backend name -> why this op has no hook for it
     no_hook: ClassVar[dict[str, str]] = {}
+    # weights Keras keeps out of training (moving statistics and the like)
+    non_trainable_weights: ClassVar[tuple[str, ...]] = ()
 
     # ---- construction -------------------------------------------------
     @classmethod
