@@ -49,3 +49,14 @@ class Dense(Op):
             if self.use_bias:
                 y = g.op("Add", [y, g.const(w["bias"], f"{node.layer}/bias")])
         return [activation_fns.to_onnx(g, self.activation, y)]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.activations import to_torch as activation
+        from kport.exporters.torch.emitter import ParamSpec
+        from kport.exporters.torch.layouts import Perm
+
+        params = {"weight": ParamSpec("kernel", Perm((1, 0)))}
+        if self.use_bias:
+            params["bias"] = ParamSpec("bias")
+        m = t.submodule(f"nn.Linear({node.in_shapes[0][-1]}, {self.units}, bias={self.use_bias})", w, params)
+        return [activation(t, self.activation, t.line(f"{m}({xs[0]})"))]
