@@ -1,6 +1,9 @@
 """The PyTorch runtime: runs the same generated source as the standalone `model.py`."""
 from __future__ import annotations
 
+import hashlib
+import linecache
+import sys
 import types
 
 import numpy as np
@@ -19,8 +22,14 @@ def build_module(graph: Graph, device: str = "cpu"):
     from kport.exporters.torch.codegen import generate
 
     source, state = generate(graph)
-    module = types.ModuleType(f"kport_generated_{abs(hash(graph.name))}")
-    exec(compile(source, f"<kport model {graph.name}>", "exec"), module.__dict__)
+    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+    filename = f"<kport-model-{digest}>"
+    # TorchScript reads class sources through inspect, which finds them in linecache
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    module = types.ModuleType(f"kport_model_{digest}")
+    module.__file__ = filename
+    sys.modules[module.__name__] = module
+    exec(compile(source, filename, "exec"), module.__dict__)
     net = module.KerasModel()
     net.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
     if device == "cuda" and not torch.cuda.is_available():

@@ -12,11 +12,20 @@ from kport.exporters.torch.layouts import SAME
 
 @dataclass
 class ParamSpec:
-    """One torch parameter or buffer of a layer's submodule and where it comes from in Keras."""
+    """One torch parameter or buffer of a layer's submodule and where it comes from in Keras.
 
-    keras_name: str
+    Attributes:
+        keras_name: the Keras weight it is made from, or None for a constant.
+        layout: invertible transform Keras -> torch (see layouts.py).
+        extra: True for a second torch parameter adding into the same Keras weight
+            (torch's b_hh beside b_ih): it starts at zero and is summed back.
+        constant: the value of a parameter with no Keras weight (e.g. a step counter).
+    """
+
+    keras_name: str | None
     layout: object = SAME
-    buffer: bool = False
+    extra: bool = False
+    constant: np.ndarray | None = None
 
 
 @dataclass
@@ -72,8 +81,13 @@ class TorchEmitter:
         sub = Submodule(attr, self.layer, code, dict(params))
         self.submodules.append(sub)
         for pname, spec in params.items():
-            self.state[f"{attr}.{pname}"] = np.asarray(spec.layout.to_torch(weights[spec.keras_name]),
-                                                      dtype=np.float32)
+            if spec.keras_name is None:
+                value = np.asarray(spec.constant)
+            else:
+                value = np.asarray(spec.layout.to_torch(weights[spec.keras_name]), dtype=np.float32)
+                if spec.extra:
+                    value = np.zeros_like(value)
+            self.state[f"{attr}.{pname}"] = value
         return f"self.{attr}"
 
     def line(self, expr: str) -> str:

@@ -1,0 +1,77 @@
+"""Writes the torch deliverables: a standalone model folder, TorchScript, or a torch.export program."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from kport.errors import BackendUnavailableError, ExportError
+from kport.exporters.torch.codegen import generate
+from kport.ir.graph import Graph
+from kport.util.atomic import atomic_write
+
+
+def write_model_folder(graph: Graph, folder) -> None:
+    """Writes `model.py` and `weights.safetensors` into `folder` (atomically, as a whole)."""
+    from safetensors.numpy import save_file
+
+    source, state = generate(graph)
+    with atomic_write(folder, directory=True) as tmp:
+        with open(os.path.join(tmp, "model.py"), "w") as fh:
+            fh.write(source)
+        save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, os.path.join(tmp, "weights.safetensors"))
+
+
+def _module(graph: Graph):
+    from kport.runtime.torch_backend import build_module
+
+    return build_module(graph, "cpu")
+
+
+def example_inputs(graph: Graph, batch: int = 2):
+    """Seeded example tensors in the model's input order (for tracing and export)."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    tensors = []
+    for spec in graph.inputs:
+        shape = [batch if i == 0 else (d if d is not None else 4) for i, d in enumerate(spec.shape)]
+        if spec.dtype.startswith("int"):
+            tensors.append(torch.from_numpy(rng.integers(0, 2, size=shape).astype(spec.dtype)))
+        else:
+            tensors.append(torch.from_numpy(rng.standard_normal(shape).astype(np.float32)))
+    return tuple(tensors)
+
+
+def write_torchscript(graph: Graph, path) -> None:
+    """Writes a TorchScript archive (`torch.jit.load` runs it without kport or the source)."""
+    torch = _torch()
+    scripted = torch.jit.script(_module(graph))
+    with atomic_write(path) as tmp:
+        scripted.save(tmp)
+
+
+def write_pt2(graph: Graph, path) -> None:
+    """Writes a `torch.export` program (`torch.export.load`), batch dimension dynamic."""
+    torch = _torch()
+    net = _module(graph)
+    args = example_inputs(graph)
+    batch = torch.export.Dim("batch", min=1)
+    dynamic = tuple({0: batch} for _ in args)
+    try:
+        program = torch.export.export(net, args, dynamic_shapes=dynamic)
+    except Exception as err:  # torch.export reports unsupported constructs with many exception types
+        raise ExportError(f"torch.export failed: {err}", path=graph.source.path,
+                          hint="use --to torch (model.py) or --to torchscript instead")
+    with atomic_write(path) as tmp:
+        torch.export.save(program, tmp)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise BackendUnavailableError("PyTorch export needs torch", hint="pip install 'kport[torch]'")
+    return torch
+
+
