@@ -21,7 +21,8 @@ def atomic_write(path, *, directory: bool = False):
     if directory:
         tmp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
     else:
-        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+        # keep the extension: some writers (torch.export) check it
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp" + os.path.splitext(base)[1], dir=parent)
         os.close(fd)
     try:
         yield tmp
