@@ -70,8 +70,13 @@ class Op:
         """Returns the typed attributes as a plain dict."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
-    def keras_config(self) -> dict[str, Any]:
-        """Returns the attributes in Keras 3 config spelling (writers refine it)."""
+    def keras_config(self, flavor: str = "keras3") -> dict[str, Any]:
+        """Returns the attributes as a Keras layer config.
+
+        Args:
+            flavor: 'keras3' or 'tf.keras' (Keras 2 spelling); ops whose
+                spelling differs between them override this.
+        """
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.attributes().items()}
 
     # ---- weights and shapes --------------------------------------------
@@ -87,6 +92,15 @@ class Op:
     def reference(self, xs: list[np.ndarray], w: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The numpy reference: the oracle every backend is compared with."""
         raise NotImplementedError(f"{self.kind} has no numpy reference")
+
+    def reference_node(self, xs: list[np.ndarray], w: dict[str, np.ndarray], call: dict) -> list[np.ndarray]:
+        """The numpy reference for one graph node; the runtime calls this.
+
+        `call` is the node's call record (`Node.call`). Ops whose inputs have
+        keyword roles (`'tensor:initial_state'`, `'tensor:mask'` -> positions)
+        override it; the default ignores it.
+        """
+        return self.reference(xs, w)
 
 
 def _coerce(value: Any, default: Any) -> Any:

@@ -10,26 +10,40 @@ from kport.ops import activation_fns
 ACTIVATION_KEYS = ("activation", "recurrent_activation")
 
 
-def layer_class_and_config(layer: Layer, graph: Graph) -> tuple[str, dict]:
-    """Returns (Keras class name, Keras 3 config) for one IR layer.
+def layer_class_and_config(layer: Layer, graph: Graph, flavor: str = "keras3") -> tuple[str, dict]:
+    """Returns (Keras class name, layer config) for one IR layer in Keras 3 or tf.keras spelling.
 
     Ops may refine their config with `keras_config()`; activation names are
     turned back into Keras spellings here. A semantic Keras 3 cannot express
     (Keras 1/2 `hard_sigmoid`) is refused: the caller lowers it first.
     """
     op = layer.op
-    cfg = op.keras_config()
+    cfg = op.keras_config(flavor)
     for key in ACTIVATION_KEYS:
         if key in cfg:
-            if cfg[key] == "hard_sigmoid":
-                raise ExportError("Keras 1/2 hard_sigmoid (clip(0.2x+0.5)) has no Keras 3 spelling",
-                                  path=graph.source.path, layer=layer.name,
-                                  hint="kport lowers it to Rescaling + ReLU before writing; report this bug")
-            cfg[key] = activation_fns.keras_name(cfg[key])
+            cfg[key] = activation_name(cfg[key], flavor, graph, layer)
     class_name = getattr(op, "keras_class", None) or op.kind
-    base = {"name": layer.name, "trainable": layer.trainable, "dtype": _dtype_policy("float32")}
+    dtype = _dtype_policy("float32") if flavor == "keras3" else "float32"
+    base = {"name": layer.name, "trainable": layer.trainable, "dtype": dtype}
     base.update(cfg)
     return class_name, base
+
+
+# canonical activations each flavor cannot spell (they mean something else there)
+_UNSPELLABLE = {"keras3": {"hard_sigmoid"}, "tf.keras": {"hard_sigmoid_v3", "hard_silu", "log_softmax", "celu",
+                                                       "glu", "hard_shrink", "soft_shrink", "squareplus",
+                                                       "sparse_plus", "sparse_sigmoid", "sparsemax",
+                                                       "tanh_shrink", "log_sigmoid", "hard_tanh", "gelu_tanh"}}
+
+
+def activation_name(name: str, flavor: str, graph: Graph, layer: Layer) -> str:
+    """The Keras spelling of a canonical activation, refusing ones the flavor would misread."""
+    if name in _UNSPELLABLE[flavor]:
+        raise ExportError(f"activation '{name}' has no exact {flavor} spelling", path=graph.source.path,
+                          layer=layer.name, hint="write the other Keras format (--to keras / --to h5)")
+    if flavor == "tf.keras":
+        return {"silu": "swish"}.get(name, name)
+    return activation_fns.keras_name(name)
 
 
 def _dtype_policy(name: str) -> dict:
@@ -50,8 +64,8 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def functional_config(graph: Graph) -> tuple[dict, list[tuple[str, str, Layer | None]]]:
-    """Builds the Keras 3 Functional config of a (flattened) graph.
+def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[tuple[str, str, Layer | None]]]:
+    """Builds the Functional config of a (flattened) graph in Keras 3 or tf.keras spelling.
 
     Returns:
         (config dict, layers in config order as (class name, layer name, IR layer or None for inputs)).
@@ -61,17 +75,18 @@ def functional_config(graph: Graph) -> tuple[dict, list[tuple[str, str, Layer | 
     order: list[tuple[str, str, Layer | None]] = []
     for spec in graph.inputs:
         history[spec.name] = (spec.name, 0, 0)
+        shape_key = "batch_shape" if flavor == "keras3" else "batch_input_shape"
         layers_cfg.append({
             "module": "keras.layers", "class_name": "InputLayer",
-            "config": {"batch_shape": list(spec.shape), "dtype": spec.dtype, "sparse": False, "ragged": False,
-                       "name": spec.name, "optional": False},
+            "config": {shape_key: list(spec.shape), "dtype": spec.dtype, "sparse": False, "ragged": False,
+                       "name": spec.name},
             "registered_name": None, "name": spec.name, "inbound_nodes": []})
         order.append(("InputLayer", spec.name, None))
     entries: dict[str, dict] = {}
     for node in graph.nodes:
         layer = graph.layers[node.layer]
         if node.layer not in entries:
-            class_name, cfg = layer_class_and_config(layer, graph)
+            class_name, cfg = layer_class_and_config(layer, graph, flavor)
             entry = {"module": "keras.layers", "class_name": class_name, "config": cfg,
                      "registered_name": None, "name": layer.name, "inbound_nodes": []}
             in_shape = [list(graph.tensors[t].shape) for t in node.inputs]
@@ -81,14 +96,24 @@ def functional_config(graph: Graph) -> tuple[dict, list[tuple[str, str, Layer | 
             order.append((class_name, layer.name, layer))
         entry = entries[node.layer]
         k = len(entry["inbound_nodes"])
-        args = [keras_tensor(graph, t, history[t]) for t in node.inputs]
-        many = getattr(layer.op, "takes_list", len(node.inputs) > 1)
-        entry["inbound_nodes"].append({"args": [args] if many else args, "kwargs": {}})
+        if flavor == "keras3":
+            args = [keras_tensor(graph, t, history[t]) for t in node.inputs]
+            many = getattr(layer.op, "takes_list", len(node.inputs) > 1)
+            entry["inbound_nodes"].append({"args": [args] if many else args, "kwargs": {}})
+        else:
+            entry["inbound_nodes"].append([list(history[t]) + [{}] for t in node.inputs])
         for j, t in enumerate(node.outputs):
             history[t] = (node.layer, k, j)
     outs = [list(history[t]) for t in graph.outputs]
     ins = [list(history[s.name]) for s in graph.inputs]
-    config = {"name": graph.name, "trainable": True, "layers": layers_cfg,
-              "input_layers": ins if len(ins) > 1 else ins[0],
-              "output_layers": outs if len(outs) > 1 else outs[0]}
+    if flavor == "keras3":
+        config = {"name": graph.name, "trainable": True, "layers": layers_cfg,
+                  "input_layers": ins if len(ins) > 1 else ins[0],
+                  "output_layers": outs if len(outs) > 1 else outs[0]}
+    else:
+        for entry in layers_cfg:
+            for key in ("module", "registered_name", "build_config"):
+                entry.pop(key, None)
+        config = {"name": graph.name, "trainable": True, "layers": layers_cfg, "input_layers": ins,
+                  "output_layers": outs}
     return config, order
