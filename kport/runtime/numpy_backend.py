@@ -43,7 +43,7 @@ def run_nodes(graph: Graph, feeds: dict[str, np.ndarray], reads: dict[str, int] 
     for node in graph.nodes:
         layer = graph.layers[node.layer]
         try:
-            outs = layer.op.reference([values[t] for t in node.inputs], layer.weights)
+            outs = layer.op.reference_node([values[t] for t in node.inputs], layer.weights, node.call)
         except KportError as err:
             raise err.with_context(layer=layer.name, path=graph.source.path)
         for name, value in zip(node.outputs, outs):

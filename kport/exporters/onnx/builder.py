@@ -19,11 +19,14 @@ class NodeContext:
         layer: the Keras layer name (used to name weights and nodes).
         in_shapes: input shapes (None = unknown size).
         out_shapes: output shapes.
+        call: the IR node's call record (`Node.call`): which inputs are keyword
+            tensors such as `initial_state` or `mask` ('tensor:<kw>' -> positions).
     """
 
     layer: str
     in_shapes: list = field(default_factory=list)
     out_shapes: list = field(default_factory=list)
+    call: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -86,7 +89,8 @@ class OnnxGraph:
                 self._const_cache[key] = name
         else:
             name = self._unique_initializer(name)
-        self.initializers[name] = np.ascontiguousarray(arr)
+        # ascontiguousarray turns a 0-d array into shape (1,); keep scalars scalar (Gather indices)
+        self.initializers[name] = np.ascontiguousarray(arr).reshape(arr.shape)
         return name
 
     def ints(self, values) -> str:

@@ -1,0 +1,214 @@
+"""What SimpleRNN, LSTM and GRU share: attributes, input roles, the time loop, ONNX plumbing.
+
+Keras semantics kept here (keras/src/backend/*/rnn.py, tf.keras backend.rnn):
+- `go_backwards` reverses the input (and the mask) and returns the output
+  sequence in processing order, i.e. reversed time order.
+- at a masked step the states keep their previous value and the output repeats
+  the previous output (zeros before the first unmasked step), or is zero when
+  `zero_output_for_mask` is set.
+- initial states arrive as extra inputs: positionally (Keras 2 `layer([x, h, c])`)
+  or as the `initial_state` keyword; a mask as the `mask` keyword. The node's
+  call record ('tensor:<kw>' -> input positions) says which input is which.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, ClassVar
+
+import numpy as np
+
+from kport.errors import ExportError, ShapeError
+from kport.ops import activation_fns
+from kport.ops.base import ImportContext, Op, require_rank
+
+# Keras activation -> (ONNX RNN activation name, alpha, beta); None = no alpha/beta
+ONNX_RNN_ACTIVATIONS = {
+    "tanh": ("Tanh", None, None),
+    "sigmoid": ("Sigmoid", None, None),
+    "relu": ("Relu", None, None),
+    "linear": ("Affine", 1.0, 0.0),
+    "hard_sigmoid": ("HardSigmoid", 0.2, 0.5),
+    "hard_sigmoid_v3": ("HardSigmoid", 1.0 / 6.0, 0.5),
+    "elu": ("Elu", 1.0, None),
+    "softsign": ("Softsign", None, None),
+    "softplus": ("Softplus", None, None),
+}
+INT64_MIN = np.iinfo(np.int64).min
+
+
+@dataclass
+class InputRoles:
+    """The inputs of one recurrent-layer call, sorted by role."""
+
+    x: np.ndarray | str
+    states: list
+    mask: np.ndarray | str | None = None
+
+
+def split_inputs(xs: list, call: dict | None, n_states: int, kind: str) -> InputRoles:
+    """Sorts a node's inputs into sequence, initial states and mask.
+
+    Args:
+        xs: the node's inputs (arrays or ONNX names), sequence first.
+        call: the node's call record; 'tensor:mask' and 'tensor:initial_state' give positions.
+        n_states: how many states the layer carries (LSTM 2, others 1).
+        kind: the layer kind, for messages.
+
+    Raises:
+        ShapeError: the number of state inputs does not fit the layer.
+    """
+    call = call or {}
+    mask_pos = list(call.get("tensor:mask", []))
+    rest = [i for i in range(1, len(xs)) if i not in mask_pos]
+    states = [xs[i] for i in rest]
+    if states and len(states) != n_states:
+        raise ShapeError(f"{kind} takes {n_states} initial state(s), the call gives {len(states)}",
+                         hint="pass one initial state per layer state (LSTM: [h, c])")
+    mask = xs[mask_pos[0]] if mask_pos else None
+    return InputRoles(xs[0], states, mask)
+
+
+@dataclass
+class RecurrentOp(Op):
+    """Base of the recurrent layers: the attributes and behaviour every one of them has.
+
+    Subclasses set `n_states`, define `step` (numpy, one time step on the
+    already-projected input) and the ONNX weight layout.
+    """
+
+    n_states: ClassVar[int] = 1
+
+    units: int = 1
+    activation: str = "tanh"
+    use_bias: bool = True
+    return_sequences: bool = False
+    return_state: bool = False
+    go_backwards: bool = False
+    stateful: bool = False
+    unroll: bool = False
+    time_major: bool = False
+    zero_output_for_mask: bool = False
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext) -> "RecurrentOp":
+        op = super().from_keras(config, ctx)
+        op.activation = activation_fns.canonical(config.get("activation", "tanh"), ctx.keras_major)
+        if hasattr(op, "recurrent_activation"):
+            default = "hard_sigmoid" if _old_recurrent_default(ctx) else "sigmoid"
+            op.recurrent_activation = activation_fns.canonical(config.get("recurrent_activation", default),
+                                                               ctx.keras_major)
+        if op.stateful:
+            warnings.warn(f"{ctx.path or ''} layer '{ctx.layer}': {cls.kind} was stateful=True; kport runs it "
+                          "stateless (every call starts from zero or the given initial state)", stacklevel=2)
+        return op
+
+    # ---- shapes -------------------------------------------------------------
+    def num_outputs(self, n_inputs: int) -> int:
+        """Outputs per call: the output, then the final states when `return_state`."""
+        return 1 + self.n_states if self.return_state else 1
+
+    def output_shapes(self, in_shapes):
+        x = in_shapes[0]
+        require_rank(x, 3, self.kind)
+        batch, steps = (x[1], x[0]) if self.time_major else (x[0], x[1])
+        if self.return_sequences:
+            out = (steps, batch, self.units) if self.time_major else (batch, steps, self.units)
+        else:
+            out = (batch, self.units)
+        return [out] + [(batch, self.units)] * (self.n_states if self.return_state else 0)
+
+    # ---- numpy ----------------------------------------------------------------
+    def step(self, xp: np.ndarray, states: list[np.ndarray], w: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One time step: `xp` is x_t @ kernel (+ input bias); returns (output, new states)."""
+        raise NotImplementedError
+
+    def project_input(self, x: np.ndarray, w: dict) -> np.ndarray:
+        """x @ kernel plus the input bias, for every step at once: (batch, time, gates*units)."""
+        xp = np.matmul(x, w["kernel"])
+        if self.use_bias:
+            bias = w["bias"]
+            xp = xp + (bias[0] if bias.ndim == 2 else bias)
+        return xp.astype(np.float32)
+
+    def reference(self, xs, w):
+        return self.reference_node(xs, w, {})
+
+    def reference_node(self, xs, w, call):
+        roles = split_inputs(xs, call, self.n_states, self.kind)
+        x = np.asarray(roles.x, dtype=np.float32)
+        if self.time_major:
+            x = np.swapaxes(x, 0, 1)
+        batch = x.shape[0]
+        states = ([np.asarray(s, dtype=np.float32) for s in roles.states] if roles.states else
+                  [np.zeros((batch, self.units), np.float32) for _ in range(self.n_states)])
+        mask = None if roles.mask is None else np.asarray(roles.mask).astype(bool)
+        xp = self.project_input(x, w)
+        if self.go_backwards:
+            xp = xp[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
+        outputs, states = run_loop(lambda xt, s: self.step(xt, s, w), xp, states, mask, self.zero_output_for_mask)
+        if self.return_sequences:
+            y = np.stack(outputs, axis=1) if outputs else np.zeros((batch, 0, self.units), np.float32)
+            if self.time_major:
+                y = np.swapaxes(y, 0, 1)
+        else:
+            y = outputs[-1] if outputs else np.zeros((batch, self.units), np.float32)
+        result = [y.astype(np.float32)]
+        if self.return_state:
+            result += [s.astype(np.float32) for s in states]
+        return result
+
+    # ---- ONNX -------------------------------------------------------------------
+    def to_onnx(self, g, xs, w, node):
+        from kport.ops import rnn_onnx  # the emission code lives beside, numpy-only imports here
+
+        return rnn_onnx.emit(self, g, xs, w, node)
+
+
+def run_loop(step: Callable, xp: np.ndarray, states: list[np.ndarray], mask: np.ndarray | None,
+             zero_output_for_mask: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Runs `step` over the time axis of `xp` with Keras's mask rules.
+
+    Returns:
+        (the output of every step, the final states).
+    """
+    outputs = []
+    prev = None
+    for t in range(xp.shape[1]):
+        out, new_states = step(xp[:, t], states)
+        if mask is not None:
+            m = mask[:, t][:, None]
+            if prev is None:
+                prev = np.zeros_like(out)
+            new_states = [np.where(m, n, s) for n, s in zip(new_states, states)]
+            out = np.where(m, out, np.zeros_like(out) if zero_output_for_mask else prev)
+        states = [s.astype(np.float32) for s in new_states]
+        prev = out.astype(np.float32)
+        outputs.append(prev)
+    return outputs, states
+
+
+def activation(name: str, x: np.ndarray) -> np.ndarray:
+    """Applies a canonical Keras activation in float32."""
+    return activation_fns.apply(name, x.astype(np.float32))
+
+
+def _old_recurrent_default(ctx: ImportContext) -> bool:
+    # Keras before 2.3 defaulted recurrent_activation to hard_sigmoid; a config that omits it is that old
+    version = (ctx.keras_version or "").split("-")[0].split(".")
+    try:
+        return int(version[0]) < 2 or (int(version[0]) == 2 and int(version[1]) < 3 and ctx.flavor == "keras")
+    except (ValueError, IndexError):
+        return ctx.keras_major < 2
+
+
+def onnx_activation(name: str) -> tuple[str, float | None, float | None]:
+    """The ONNX RNN-operator spelling of a Keras activation.
+
+    Raises:
+        ExportError: the activation has no ONNX RNN form.
+    """
+    if name not in ONNX_RNN_ACTIVATIONS:
+        raise ExportError(f"activation '{name}' is not one the ONNX recurrent operators accept")
+    return ONNX_RNN_ACTIVATIONS[name]
