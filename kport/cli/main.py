@@ -28,11 +28,12 @@ def cli():
 
 
 def _register():
-    from kport.cli import inspect_cmd, ops_cmd, run_cmd
+    from kport.cli import inspect_cmd, ops_cmd, run_cmd, weights_cmd
 
     cli.add_command(inspect_cmd.inspect)
     cli.add_command(run_cmd.run)
     cli.add_command(ops_cmd.ops)
+    cli.add_command(weights_cmd.weights)
     for module, name in (("convert", "convert"), ("check", "check")):
         try:
             mod = __import__(f"kport.cli.{module}", fromlist=[name])
