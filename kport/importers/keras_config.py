@@ -53,6 +53,8 @@ class GraphBuilder:
         self._calls: dict[str, int] = {}
         # scoped Keras path ('outer/inner') -> IR layer name
         self._layer_names: dict[str, str] = {}
+        # top-level layer names: a nested layer of the same name gets the scoped IR name
+        self._top_names: set[str] = set()
 
     # ---- entry --------------------------------------------------------------
     def build(self, model: dict) -> Graph:
@@ -68,6 +70,7 @@ class GraphBuilder:
                               hint="the file does not hold a Keras model architecture")
         self.graph.name = config.get("name") or "model"
         self.graph.kind = "Sequential" if class_name == "Sequential" else "Functional"
+        self._top_names = {_layer_name(lc) for lc in config.get("layers", []) if isinstance(lc, dict)}
         outputs = self._add_model(class_name, config, (), None)
         self.graph.outputs = outputs
         self._infer_shapes()
@@ -118,8 +121,8 @@ class GraphBuilder:
             else:
                 raise FormatError(f"input '{lname}' is not an InputLayer", path=self.source.path)
         # create nodes as their inputs become available (Keras's own processing order)
-        pending = [(lc, k, nd) for lc in config.get("layers", []) if lc["class_name"] not in INPUT_CLASSES
-                   for k, nd in enumerate(lc.get("inbound_nodes") or [])]
+        pending = [(lc, k + self._node_offset(lc, config), nd) for lc in config.get("layers", [])
+                   if lc["class_name"] not in INPUT_CLASSES for k, nd in enumerate(lc.get("inbound_nodes") or [])]
         while pending:
             progressed = False
             rest = []
@@ -150,6 +153,30 @@ class GraphBuilder:
             return [produced[r] for r in _refs(config.get("output_layers", []))]
         except KeyError as err:
             raise FormatError(f"model output {err.args[0]} is not produced by any layer", path=self.source.path)
+
+    def _node_offset(self, layer_cfg: dict, config: dict) -> int:
+        """Where a layer's saved inbound nodes start in the node numbering other layers use.
+
+        tf.keras 2.x does not save node 0 of a nested model that has its own
+        Input (the model's internal node) but keeps the numbering, so references
+        to its calls start at 1; Keras 2 and 3 renumber from 0. The references
+        decide when the flavour does not.
+        """
+        if layer_cfg.get("class_name") not in MODEL_CLASSES:
+            return 0
+        name, count = _layer_name(layer_cfg), len(layer_cfg.get("inbound_nodes") or [])
+        used = {n for lc in config.get("layers", []) for nd in (lc.get("inbound_nodes") or [])
+                for (lname, n, _) in _parse_inbound(nd)[0] + [r for refs in _parse_inbound(nd)[1].values()
+                                                             for r in refs] if lname == name}
+        used |= {n for (lname, n, _) in _refs(config.get("output_layers", [])) if lname == name}
+        inner = _inner_config(layer_cfg)
+        has_input = isinstance(inner, dict) and any(
+            isinstance(c, dict) and c.get("class_name") in INPUT_CLASSES for c in inner.get("layers", []))
+        offsets = (1, 0) if self.ctx.flavor == "tf.keras" and has_input else (0, 1)
+        for off in offsets:
+            if all(off <= n < off + count for n in used):
+                return off
+        return offsets[0]
 
     # ---- layers ---------------------------------------------------------------
     def _add_input(self, name: str, cfg: dict) -> str:
@@ -195,7 +222,8 @@ class GraphBuilder:
         except (TypeError, ValueError, KeyError) as err:
             raise FormatError(f"cannot read the {class_name} config: {err}", path=self.source.path, layer=name,
                               hint="the layer config is malformed")
-        layer_name = name if name not in self.graph.layers else "/".join(scope + (name,))
+        taken = name in self.graph.layers or (scope and name in self._top_names)
+        layer_name = "/".join(scope + (name,)) if taken else name
         self.graph.layers[layer_name] = Layer(layer_name, op, trainable=bool(cfg.get("trainable", True)),
                                               scope=tuple(scope))
         self._layer_names[key] = layer_name
@@ -243,21 +271,17 @@ def bind_weights(graph: Graph, groups: dict[str, list[tuple[str, np.ndarray]]], 
         WeightError: missing, extra or mis-shaped weights, naming the layer.
     """
     leaves = {layer.name: layer for layer in graph.layers.values()}
-    scoped: dict[str, list[str]] = {}
+    scoped: dict[str, list[Layer]] = {}
     for layer in graph.layers.values():
         if layer.scope:
-            scoped.setdefault(layer.scope[0], []).append(layer.name)
+            scoped.setdefault(layer.scope[0], []).append(layer)
     per_layer: dict[str, list[tuple[str, np.ndarray]]] = {}
     for gname, items in groups.items():
         if gname in leaves and not leaves[gname].scope:
             per_layer.setdefault(gname, []).extend(items)
         elif gname in scoped:
-            for wname, arr in items:
-                owner = _owner(wname, scoped[gname])
-                if owner is None:
-                    raise WeightError(f"weight '{wname}' of nested model '{gname}' matches none of its layers",
-                                      path=graph.source.path, layer=gname)
-                per_layer.setdefault(owner, []).append((wname, arr))
+            for owner, owned in split_nested_weights(graph, gname, scoped[gname], items).items():
+                per_layer.setdefault(owner, []).extend(owned)
         elif items:
             raise WeightError(f"the weights file has weights for '{gname}', which the model does not have",
                               path=graph.source.path, layer=gname,
@@ -313,18 +337,82 @@ def _var_name(weight_name: str) -> str:
     return weight_name.split("/")[-1].split(":")[0]
 
 
-def _owner(weight_name: str, candidates: list[str]) -> str | None:
-    parts = weight_name.split(":")[0].split("/")
-    for p in parts[:-1]:
-        if p in candidates:
-            return p
-    for c in candidates:  # renamed scoped layers ('outer/inner')
-        if weight_name.startswith(c + "/"):
-            return c
-    return None
+def keras_path(layer: Layer) -> tuple[str, ...]:
+    """The layer's Keras name with the nested models it sat in: ('outer', 'inner', 'dense')."""
+    return tuple(layer.scope) + (layer.name.split("/")[-1],)
+
+
+def split_nested_weights(graph: Graph, model: str, layers: list[Layer],
+                         items: list[tuple[str, np.ndarray]]) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Shares a nested model's saved weight list out to its layers.
+
+    Saved names say the owner ('dense/kernel:0' in tf.keras, 'model/dense/kernel'
+    in Keras 3, 'model_1/dense/kernel:0' in older graphs). When they do not, the
+    list is read the way Keras writes it: trainable weights of every layer in
+    order, then the non-trainable ones.
+
+    Raises:
+        WeightError: the list fits neither reading.
+    """
+    by_name = _split_by_name(layers, items)
+    if by_name is not None:
+        return by_name
+    order = _trainable_first(graph, layers)
+    if len(order) != len(items):
+        raise WeightError(f"nested model '{model}' has {len(items)} saved weights whose names match none of its "
+                          f"layers, and its layers take {len(order)}", path=graph.source.path, layer=model,
+                          hint="the architecture and the weights come from different models")
+    result: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for (owner, wname), (_, arr) in zip(order, items):
+        result.setdefault(owner, []).append((wname, arr))
+    return result
+
+
+def _split_by_name(layers: list[Layer], items) -> dict[str, list] | None:
+    result: dict[str, list] = {}
+    for wname, arr in items:
+        parts = wname.split(":")[0].replace("\\", "/").split("/")[:-1]
+        owners = [layer for layer in layers if keras_path(layer)[-1] in parts]
+        if len(owners) > 1:  # same name at several depths: the longest matching path wins
+            owners.sort(key=lambda layer: -_path_match(keras_path(layer), parts))
+        if not owners:
+            return None
+        # the leftmost part that names a layer is the owner ('td/dense/kernel' belongs to 'td')
+        first = min(parts.index(keras_path(layer)[-1]) for layer in owners)
+        owner = next(layer for layer in owners if keras_path(layer)[-1] == parts[first])
+        result.setdefault(owner.name, []).append((wname, arr))
+    return result
+
+
+def _path_match(path: tuple[str, ...], parts: list[str]) -> int:
+    """How many trailing elements of `path` appear, in order, in `parts`."""
+    n = 0
+    for name in reversed(path):
+        if name not in parts:
+            break
+        n += 1
+    return n
+
+
+def _trainable_first(graph: Graph, layers: list[Layer]) -> list[tuple[str, str]]:
+    trainable, frozen = [], []
+    for layer in layers:
+        node = next((n for n in graph.nodes if n.layer == layer.name), None)
+        if node is None:
+            continue
+        shapes = layer.op.weight_shapes([graph.tensors[t].shape for t in node.inputs])
+        fixed = set(getattr(layer.op, "non_trainable_weights", ())) or {n for n in shapes if n.startswith("moving_")}
+        for wname in shapes:
+            (trainable if layer.trainable and wname not in fixed else frozen).append((layer.name, wname))
+    return trainable + frozen
 
 
 # ---- config helpers --------------------------------------------------------------
+def _layer_name(layer_cfg: dict) -> str | None:
+    cfg = layer_cfg.get("config")
+    return layer_cfg.get("name") or (cfg.get("name") if isinstance(cfg, dict) else None)
+
+
 def _inner_config(layer_cfg: dict) -> dict:
     cfg = layer_cfg.get("config", {})
     if not isinstance(cfg, dict):

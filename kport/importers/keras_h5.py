@@ -99,7 +99,7 @@ def load_h5(path: str, weights: str | None = None) -> Graph:
     if weights is not None:
         from kport.importers.weights_file import bind_weights_file
 
-        bind_weights_file(graph, weights)
+        bind_weights_file(graph, weights, model_config=model_cfg)
     return graph
 
 

@@ -99,6 +99,8 @@ class Graph:
         tensors: spec of every tensor by name.
         source: provenance of the graph.
         kind: 'Sequential' or 'Functional', as the source declared it.
+        has_weights: False for an architecture read without weights (a JSON file
+            alone): enough to inspect, not to run or convert.
     """
 
     name: str = "model"
@@ -109,6 +111,15 @@ class Graph:
     tensors: dict[str, TensorSpec] = field(default_factory=dict)
     source: SourceInfo = field(default_factory=SourceInfo)
     kind: str = "Functional"
+    has_weights: bool = True
+
+    def require_weights(self, action: str = "run") -> None:
+        """Raises a WeightError when the graph was imported without its weights."""
+        if not self.has_weights:
+            from kport.errors import WeightError
+
+            raise WeightError(f"cannot {action} the model: it was read without weights", path=self.source.path,
+                              hint="give the weights file too (--weights / weights=...)")
 
     @property
     def input_names(self) -> list[str]:

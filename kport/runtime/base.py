@@ -19,6 +19,7 @@ class Runtime:
     name: str = ""
 
     def __init__(self, graph: Graph, device: str = "cpu"):
+        graph.require_weights("run")
         self.graph = graph
         self.device = device
 

@@ -1,0 +1,130 @@
+"""`.keras` zips: Keras 3 and tf.keras 2.13+ (`model.save('x.keras')`).
+
+Members: `config.json` (the model's `{class_name, config}`), `metadata.json`
+(`keras_version`), and the weights as `model.weights.h5` (saving_lib `vars`
+layout, see keras_vars) or `model.weights.npz`. Keras 3 writes its npz weights
+as pickled dicts; kport never unpickles, so such files are refused.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from kport.errors import FormatError, UnsafeContentError
+from kport.importers import keras_config, keras_vars, provenance
+from kport.ir.graph import Graph
+
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS_H5 = "model.weights.h5"
+WEIGHTS_NPZ = "model.weights.npz"
+
+
+def load_zip(path: str, weights: str | None = None, **options) -> Graph:
+    """Imports a `.keras` zip.
+
+    Args:
+        path: the `.keras` file.
+        weights: a separate weights file to use instead of the zip's own.
+        **options: unused; accepted for a uniform importer signature.
+
+    Raises:
+        FormatError: not a Keras zip, or a corrupt one.
+        UnsafeContentError: the weights are pickled objects.
+        WeightError: weights missing or not fitting the architecture.
+    """
+    path = str(path)
+    with open_zip(path) as z:
+        names = set(z.namelist())
+        if CONFIG not in names:
+            raise FormatError("zip file holds no Keras model (no config.json)", path=path,
+                              hint="give a file saved with model.save('model.keras')")
+        model = read_json_member(z, CONFIG, path)
+        meta = read_json_member(z, METADATA, path) if METADATA in names else {}
+        source, ctx = provenance.describe(path, "keras", (meta or {}).get("keras_version"))
+        if not isinstance(model, dict) or "class_name" not in model:
+            raise FormatError("config.json is not a Keras model description", path=path)
+        graph = keras_config.build_graph(model, source, ctx)
+        if weights is not None:
+            from kport.importers.weights_file import bind_weights_file
+
+            bind_weights_file(graph, weights, model_config=model)
+        elif WEIGHTS_H5 in names:
+            keras_vars.bind_vars(graph, model, read_h5_member(z, WEIGHTS_H5, path))
+        elif WEIGHTS_NPZ in names:
+            keras_vars.bind_vars(graph, model, read_npz_member(z, WEIGHTS_NPZ, path))
+        else:
+            raise FormatError("the .keras file holds no weights (no model.weights.h5)", path=path,
+                              hint="the zip is incomplete; save the model again")
+    return graph
+
+
+def open_zip(path: str) -> zipfile.ZipFile:
+    """Opens a zip, turning a truncated or corrupt file into a FormatError."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise FormatError(f"cannot read as a zip ({err})", path=path,
+                          hint="the file is truncated or corrupt; copy it again")
+
+
+def _read_member(z: zipfile.ZipFile, member: str, path: str) -> bytes:
+    try:
+        return z.read(member)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise FormatError(f"cannot read '{member}' from the zip ({err})", path=path,
+                          hint="the file is truncated or corrupt; copy it again")
+
+
+def read_json_member(z: zipfile.ZipFile, member: str, path: str):
+    """Reads and parses a JSON member of the zip."""
+    try:
+        return json.loads(_read_member(z, member, path).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FormatError(f"'{member}' is not valid JSON ({err})", path=path, hint="the file is corrupt")
+
+
+def read_h5_member(z: zipfile.ZipFile, member: str, path: str) -> keras_vars.VarsStore:
+    """Reads the `vars` groups of the zip's HDF5 weights."""
+    import h5py
+
+    data = _read_member(z, member, path)
+    try:
+        with h5py.File(io.BytesIO(data), "r") as h5:
+            return keras_vars.read_h5_store(h5, path)
+    except OSError as err:
+        raise FormatError(f"'{member}' is not a readable HDF5 file ({err})", path=path,
+                          hint="the file is truncated or corrupt; copy it again")
+
+
+def read_npz_member(z: zipfile.ZipFile, member: str, path: str) -> keras_vars.VarsStore:
+    """Reads npz weights whose members are plain arrays named '<object path>/vars/<i>'.
+
+    Raises:
+        UnsafeContentError: a member is a pickled object array (Keras 3's own npz layout).
+    """
+    store = keras_vars.VarsStore(path)
+    try:
+        with np.load(io.BytesIO(_read_member(z, member, path)), allow_pickle=False) as npz:
+            grouped: dict[str, dict[int, np.ndarray]] = {}
+            for key in npz.files:
+                try:
+                    arr = npz[key]
+                except ValueError:
+                    raise UnsafeContentError(
+                        f"'{member}' stores weights as pickled Python objects ('{key}'); kport never unpickles",
+                        path=path, hint="save the model with the default .weights.h5 format: model.save('x.keras')")
+                obj, _, index = key.rpartition("/")
+                if not index.isdigit():
+                    raise FormatError(f"unexpected member '{key}' in '{member}'", path=path,
+                                      hint="the npz weights do not follow the Keras layout")
+                grouped.setdefault(obj, {})[int(index)] = arr
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise FormatError(f"'{member}' is not a readable npz file ({err})", path=path,
+                          hint="the file is truncated or corrupt; copy it again")
+    for obj, arrays in grouped.items():
+        store.add(obj, [arrays[i] for i in sorted(arrays)], None)
+    return store

@@ -1,0 +1,168 @@
+"""The `vars` weights layout of `.keras` zips and Keras 3 `.weights.h5` files.
+
+Keras's saving_lib stores each object's variables as datasets `0`, `1`, ... of
+a group `<object path>/vars`. A model's layers sit under `<model>/layers/`,
+named by snake_case class name plus `_N` in layer order (`layers/dense`,
+`layers/dense_1`), not by layer name; recent Keras 3 files also put the real
+name in the `vars` group's attribute `name`. tf.keras 2.13-2.15 used
+`_layer_checkpoint_dependencies` instead of `layers`, and files saved on
+Windows have `\\` in group names. A layer's sub-objects (an RNN `cell`, a
+Bidirectional `forward_layer`) hold its weights in their own `vars` groups.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kport.errors import FormatError, WeightError
+from kport.importers import keras_config
+from kport.ir.graph import Graph
+
+# sub-objects of one layer, in the order Keras lists their weights
+_CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
+
+
+@dataclass
+class VarsStore:
+    """Every `vars` group of a weights file, by normalized object path.
+
+    Attributes:
+        path: the file the weights came from (for messages).
+        objects: object path ('layers/dense') -> arrays in index order.
+        names: object path -> the layer name stored beside it, when the file has one.
+    """
+
+    path: str
+    objects: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def add(self, raw_path: str, arrays: list[np.ndarray], name: str | None) -> None:
+        obj = normalize_path(raw_path)
+        if arrays or obj not in self.objects:  # a second visit leaves an empty group
+            self.objects[obj] = arrays
+        if name:
+            self.names[obj] = name
+
+
+def normalize_path(raw: str) -> str:
+    """Object path of a `vars` group: '/' separators, `layers` for every layer container."""
+    parts = [p for p in raw.replace("\\", "/").split("/") if p]
+    if parts and parts[-1] == "vars":
+        parts = parts[:-1]
+    return "/".join("layers" if p == "_layer_checkpoint_dependencies" else p for p in parts)
+
+
+def is_vars_layout(h5) -> bool:
+    """True when an open HDF5 file uses the saving_lib `vars` layout."""
+    if "layer_names" in h5.attrs or "layer_names0" in h5.attrs:
+        return False
+    return bool({normalize_path(k).split("/")[0] for k in h5.keys()} & {"layers", ""})
+
+
+def read_h5_store(h5, path: str) -> VarsStore:
+    """Collects every `vars` group of an open HDF5 weights file."""
+    store = VarsStore(path)
+
+    def visit(name, obj):
+        if hasattr(obj, "keys") and name.replace("\\", "/").split("/")[-1] == "vars":
+            keys = sorted((k for k in obj.keys() if k.isdigit()), key=int)
+            arrays = [_read_dataset(obj[k], path, name) for k in keys]
+            store.add(name, arrays, _str_attr(obj, "name"))
+
+    h5.visititems(visit)
+    if "vars" in h5:  # the root model's own group
+        visit("vars", h5["vars"])
+    return store
+
+
+def _read_dataset(ds, path: str, where: str) -> np.ndarray:
+    try:
+        arr = ds[()]
+    except (OSError, KeyError) as err:
+        raise FormatError(f"cannot read weights at '{where}' ({err})", path=path,
+                          hint="the file is truncated or corrupt")
+    if _str_attr(ds, "dtype") == "bfloat16":  # stored as raw 16-bit words
+        arr = (np.asarray(arr).astype(np.uint32) << 16).view(np.float32)
+    return np.asarray(arr)
+
+
+def _str_attr(obj, name: str) -> str | None:
+    value = obj.attrs.get(name)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return str(value) if value is not None else None
+
+
+def snake_case(class_name: str) -> str:
+    """Keras's object name for a class: 'BatchNormalization' -> 'batch_normalization'."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def walk_config(model: dict, obj: str = "", scope: tuple[str, ...] = ()):
+    """Yields (Keras path of a layer, its object path) for every leaf layer of a model config."""
+    cfg = model.get("config")
+    layers = cfg if isinstance(cfg, list) else (cfg or {}).get("layers", [])
+    counts: dict[str, int] = {}
+    for lc in layers:
+        cls = lc.get("class_name", "")
+        if cls in ("Model",):  # tf.keras 1.x-era name of a functional model
+            cls = "Functional"
+        snake = snake_case(cls)
+        n = counts.get(snake, 0)
+        counts[snake] = n + 1
+        child = "/".join(p for p in (obj, "layers", snake + (f"_{n}" if n else "")) if p)
+        name = lc.get("name") or (lc.get("config") or {}).get("name")
+        if lc.get("class_name") in keras_config.MODEL_CLASSES:
+            yield from walk_config(lc, child, scope + (name,))
+        else:
+            yield scope + (name,), child, obj
+
+
+def bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
+    """Binds a `vars`-layout store onto a graph built from `model`.
+
+    Raises:
+        WeightError: weights missing, extra or mis-shaped, naming the layer.
+    """
+    by_path = {keras_config.keras_path(layer): layer for layer in graph.layers.values()}
+    by_name = {("/".join(o.split("/")[:-2]), n): o for o, n in store.names.items()}
+    claimed: set[str] = set()
+    for kpath, obj, container in walk_config(model):
+        layer = by_path.get(kpath)
+        if layer is None:  # InputLayer and other layers without a node in the IR
+            continue
+        # a stored name beats the computed object name (containers renamed or reordered)
+        obj = by_name.get((container, kpath[-1]), obj)
+        items = _layer_items(store, obj, claimed)
+        try:
+            keras_config.assign_layer_weights(graph, layer, items)
+        except WeightError as err:
+            raise err.with_context(path=store.path, layer=layer.name)
+    extra = [o for o, arrays in store.objects.items() if arrays and o not in claimed
+             and (o.startswith("layers") or o == "")]
+    if extra:
+        raise WeightError(f"the weights file holds weights at '{extra[0]}' that match no layer of the model",
+                          path=store.path, hint="the architecture and the weights come from different models")
+    graph.has_weights = True
+
+
+def _layer_items(store: VarsStore, obj: str, claimed: set[str]) -> list[tuple[str, np.ndarray]]:
+    """A layer's arrays: its own `vars`, then its sub-objects' in Keras order."""
+    own = [obj] if obj in store.objects else []
+    children = [o for o in store.objects if o.startswith(obj + "/") and "/layers/" not in o[len(obj):]]
+    children.sort(key=lambda o: (_child_rank(o[len(obj) + 1:]), o))
+    items = []
+    for o in own + children:
+        claimed.add(o)
+        rel = o[len(obj) + 1:]
+        items.extend((f"{rel}/{i}" if rel else str(i), arr) for i, arr in enumerate(store.objects[o]))
+    return items
+
+
+def _child_rank(rel: str) -> tuple[int, ...]:
+    return tuple(_CHILD_ORDER.index(p) if p in _CHILD_ORDER else len(_CHILD_ORDER) for p in rel.split("/"))
+
