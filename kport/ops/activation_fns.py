@@ -41,14 +41,17 @@ def _softplus(x):
 
 
 def _sparsemax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    x = np.moveaxis(x, axis, -1)
-    z = np.sort(x, axis=-1)[..., ::-1]
-    k = np.arange(1, x.shape[-1] + 1, dtype=x.dtype)
-    cssv = np.cumsum(z, axis=-1)
-    support = (1 + k * z) > cssv
-    k_z = support.sum(axis=-1, keepdims=True)
-    tau = (np.take_along_axis(cssv, k_z - 1, axis=-1) - 1) / k_z
-    return np.moveaxis(np.maximum(x - tau, 0), -1, axis)
+    # Keras 3's formula (every backend): tau = (sum of the support's cumulative sums - 1) / k.
+    # The paper sums the support's logits instead; Keras models compute this, so we do too.
+    z = -np.sort(-x, axis=axis)
+    cssv = np.cumsum(z, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    r = np.arange(1, x.shape[axis] + 1, dtype=x.dtype).reshape(shape)
+    support = z - (cssv - 1) / r > 0
+    k = support.sum(axis=axis, keepdims=True).astype(x.dtype)
+    tau = (np.where(support, cssv, 0).sum(axis=axis, keepdims=True) - 1) / k
+    return np.maximum(x - tau, 0)
 
 
 NUMPY: dict[str, Callable[..., np.ndarray]] = {
@@ -185,6 +188,8 @@ def to_onnx(g, name: str, x: str, **params) -> str:
     if name == "glu":
         a, b = _split_half(g, x, params.get("axis", -1))
         return g.op("Mul", [a, g.op("Sigmoid", [b])])
+    if name == "sparsemax":
+        return _sparsemax_onnx(g, x, int(params.get("axis", -1)))
     raise UnsupportedLayerError(f"activation '{name}' has no ONNX form")
 
 
@@ -194,3 +199,28 @@ def _split_half(g, x: str, axis: int) -> tuple[str, str]:
     else:
         a, b = g.op("Split", [x], n_out=2, axis=axis)
     return a, b
+
+
+def _sparsemax_onnx(g, x: str, axis: int) -> str:
+    """Keras's sparsemax with shape-free ops: TopK sorts, CumSum of ones gives 1..n."""
+    from kport.ops.onnx_common import reduce
+
+    n = g.op("Gather", [g.op("Shape", [x]), g.ints([axis])], axis=0)
+    z = g.op("TopK", [x, n], n_out=2, axis=axis, largest=1, sorted=1)[0]
+    axis_t = g.const(np.array(axis, dtype=np.int64))
+    cssv = g.op("CumSum", [z, axis_t])
+    ones = g.op("ConstantOfShape", [g.op("Shape", [x])], value=_float_tensor(1.0))
+    r = g.op("CumSum", [ones, axis_t])
+    one = g.const(np.array(1.0, dtype=np.float32))
+    support = g.op("Greater", [g.op("Sub", [z, g.op("Div", [g.op("Sub", [cssv, one]), r])]),
+                              g.const(np.array(0.0, dtype=np.float32))])
+    k = reduce(g, "ReduceSum", g.op("Cast", [support], to=1), [axis])
+    kept = g.op("Where", [support, cssv, g.const(np.array(0.0, dtype=np.float32))])
+    tau = g.op("Div", [g.op("Sub", [reduce(g, "ReduceSum", kept, [axis]), one]), k])
+    return g.op("Relu", [g.op("Sub", [x, tau])])
+
+
+def _float_tensor(value: float):
+    from onnx import helper
+
+    return helper.make_tensor("value", 1, [1], [value])

@@ -1,0 +1,25 @@
+"""Average: the mean of its inputs, summed left to right then divided, as Keras does."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kport.ops.merge_common import ElementwiseMerge
+from kport.ops.onnx_common import scalar
+
+
+@dataclass
+class Average(ElementwiseMerge):
+    kind = "Average"
+    keras_classes = ("Average",)
+    onnx_binary = "Add"
+
+    def combine(self, a, b):
+        return a + b
+
+    def finish(self, y, n):
+        return y / np.float32(n)
+
+    def finish_onnx(self, g, y, n):
+        return g.op("Div", [y, scalar(g, float(n))])

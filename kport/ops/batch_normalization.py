@@ -1,0 +1,99 @@
+"""BatchNormalization at inference: (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta.
+
+`axis` is the feature axis (tf.keras also allows a list). Weights come in
+Keras order: gamma (scale=True), beta (center=True), moving_mean,
+moving_variance, then renorm's moving_stddev, renorm_mean, renorm_stddev,
+which inference does not use. tf.keras stores multi-axis weights at full rank
+with 1s on the other axes; single-axis weights are 1-D.
+
+The ONNX form is one Mul and one Add with precomputed scale and shift, so a
+preceding convolution can absorb it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kport.errors import ShapeError, UnsupportedLayerError
+from kport.ops.base import ImportContext, Op
+from kport.ops.onnx_common import broadcast_shape
+
+_RENORM_WEIGHTS = ("moving_stddev", "renorm_mean", "renorm_stddev")
+
+
+@dataclass
+class BatchNormalization(Op):
+    kind = "BatchNormalization"
+    keras_classes = ("BatchNormalization", "BatchNormalizationV1", "BatchNormalizationV2",
+                     "SyncBatchNormalization")
+
+    axis: int | tuple[int, ...] = -1
+    epsilon: float = 1e-3
+    momentum: float = 0.99
+    center: bool = True
+    scale: bool = True
+    renorm: bool = False
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext) -> "BatchNormalization":
+        mode = config.get("mode", 0)
+        if mode:
+            raise UnsupportedLayerError(
+                f"Keras 1 BatchNormalization mode={mode} normalizes with batch statistics at inference",
+                hint="only mode=0 (moving statistics) can be ported")
+        op = super().from_keras(config, ctx)
+        if isinstance(op.axis, tuple) and len(op.axis) == 1:
+            op.axis = op.axis[0]
+        return op
+
+    def axes(self, rank: int) -> tuple[int, ...]:
+        """The feature axes as non-negative indices."""
+        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        axes = tuple(sorted(int(a) % rank for a in axes))
+        if 0 in axes:
+            raise ShapeError(f"BatchNormalization axis {self.axis} includes the batch axis")
+        return axes
+
+    def param_shape(self, in_shape) -> tuple:
+        """The stored shape of every weight, as the writing Keras makes it."""
+        axes = self.axes(len(in_shape))
+        if len(axes) == 1:
+            return (in_shape[axes[0]],)
+        return tuple(in_shape[a] if a in axes else 1 for a in range(len(in_shape)))
+
+    def weight_shapes(self, in_shapes):
+        shape = self.param_shape(in_shapes[0])
+        names = (["gamma"] if self.scale else []) + (["beta"] if self.center else [])
+        names += ["moving_mean", "moving_variance"] + (list(_RENORM_WEIGHTS) if self.renorm else [])
+        return {n: shape for n in names}
+
+    def fold(self, w, in_shape) -> tuple[np.ndarray, np.ndarray]:
+        """Returns (scale, shift) with y = x * scale + shift, shaped to broadcast on the input.
+
+        The last-axis case keeps 1-D vectors (what a convolution folds); other
+        axes get full-rank shapes with 1s.
+        """
+        mean = w["moving_mean"].astype(np.float64).ravel()
+        inv = 1.0 / np.sqrt(w["moving_variance"].astype(np.float64).ravel() + self.epsilon)
+        if self.scale:
+            inv = inv * w["gamma"].astype(np.float64).ravel()
+        shift = -mean * inv
+        if self.center:
+            shift = shift + w["beta"].astype(np.float64).ravel()
+        rank = len(in_shape)
+        axes = self.axes(rank)
+        if axes != (rank - 1,):
+            shape = broadcast_shape(in_shape, axes)
+            inv, shift = inv.reshape(shape), shift.reshape(shape)
+        return inv.astype(np.float32), shift.astype(np.float32)
+
+    def reference(self, xs, w):
+        x = xs[0]
+        scale, shift = self.fold(w, x.shape)
+        return [(x * scale + shift).astype(x.dtype)]
+
+    def to_onnx(self, g, xs, w, node):
+        scale, shift = self.fold(w, node.in_shapes[0])
+        y = g.op("Mul", [xs[0], g.const(scale, f"{node.layer}/scale")])
+        return [g.op("Add", [y, g.const(shift, f"{node.layer}/shift")])]

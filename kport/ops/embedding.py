@@ -1,0 +1,49 @@
+"""Embedding: looks up rows of `embeddings` (input_dim, output_dim) by integer index.
+
+Inputs may be any dtype (Keras casts floats to int32, truncating); the output
+is float32. `mask_zero` is recorded for the layers that consume masks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from kport.errors import UnsupportedLayerError
+from kport.ops.base import ImportContext, Op
+
+
+@dataclass
+class Embedding(Op):
+    kind = "Embedding"
+    keras_classes = ("Embedding",)
+    # the IR dtype of the output tensor, whatever the (integer) input dtype
+    output_dtype: ClassVar[str] = "float32"
+
+    input_dim: int = 1
+    output_dim: int = 1
+    mask_zero: bool = False
+    input_length: int | None = None
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext) -> "Embedding":
+        if config.get("quantization_config") or config.get("tile_output"):
+            raise UnsupportedLayerError("quantized Embedding layers are not supported",
+                                        hint="dequantize the model in Keras before converting")
+        return super().from_keras(config, ctx)
+
+    def weight_shapes(self, in_shapes):
+        return {"embeddings": (self.input_dim, self.output_dim)}
+
+    def output_shapes(self, in_shapes):
+        return [tuple(in_shapes[0]) + (self.output_dim,)]
+
+    def reference(self, xs, w):
+        idx = xs[0] if xs[0].dtype.kind in "iu" else xs[0].astype(np.int64)
+        return [np.take(w["embeddings"], idx, axis=0).astype(np.float32)]
+
+    def to_onnx(self, g, xs, w, node):
+        idx = g.op("Cast", [xs[0]], to=7)  # int64 (truncates floats, as Keras's int cast does)
+        table = g.const(w["embeddings"].astype(np.float32), f"{node.layer}/embeddings")
+        return [g.op("Gather", [table, idx], axis=0)]

@@ -1,0 +1,95 @@
+"""LayerNormalization: normalizes each sample over `axis` (int or list), then gamma/beta.
+
+Weight shapes follow the writer: Keras 3 sorts the axes before building
+(`gamma` of shape [size of a for a in sorted(axis)]); tf.keras keeps the
+given order. Both then *reshape* (not transpose) gamma/beta to the input rank
+with 1s elsewhere, and so does this op. Keras 3 `rms_scaling=True` computes
+x * rsqrt(var + eps) * gamma with the centred variance and no beta.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kport.ops.base import ImportContext, Op
+from kport.ops.onnx_common import broadcast_shape, reduce, scalar
+
+
+@dataclass
+class LayerNormalization(Op):
+    kind = "LayerNormalization"
+    keras_classes = ("LayerNormalization",)
+
+    axis: tuple[int, ...] = (-1,)
+    epsilon: float = 1e-3
+    center: bool = True
+    scale: bool = True
+    rms_scaling: bool = False
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext) -> "LayerNormalization":
+        op = super().from_keras(config, ctx)
+        axis = op.axis if isinstance(op.axis, tuple) else (op.axis,)
+        op.axis = tuple(sorted(int(a) for a in axis)) if ctx.flavor == "keras3" else tuple(int(a) for a in axis)
+        return op
+
+    def axes(self, rank: int) -> tuple[int, ...]:
+        """The normalized axes as sorted non-negative indices."""
+        return tuple(sorted(a % rank for a in self.axis))
+
+    def weight_shapes(self, in_shapes):
+        shape = tuple(in_shapes[0][a] for a in self.axis)
+        shapes = {}
+        if self.scale or self.rms_scaling:
+            shapes["gamma"] = shape
+        if self.center and not self.rms_scaling:
+            shapes["beta"] = shape
+        return shapes
+
+    def _broadcast(self, v: np.ndarray, in_shape) -> np.ndarray:
+        if v.ndim == len(in_shape):
+            return v
+        return v.reshape(broadcast_shape(in_shape, self.axes(len(in_shape))))
+
+    def reference(self, xs, w):
+        x = xs[0]
+        axes = self.axes(x.ndim)
+        x64 = x.astype(np.float64)
+        mean = x64.mean(axis=axes, keepdims=True)
+        var = np.square(x64 - mean).mean(axis=axes, keepdims=True)
+        inv = 1.0 / np.sqrt(var + self.epsilon)
+        if "gamma" in w:
+            inv = inv * self._broadcast(w["gamma"].astype(np.float64), x.shape)
+        if self.rms_scaling:
+            return [(x64 * inv).astype(x.dtype)]
+        y = (x64 - mean) * inv
+        if "beta" in w:
+            y = y + self._broadcast(w["beta"].astype(np.float64), x.shape)
+        return [y.astype(x.dtype)]
+
+    def to_onnx(self, g, xs, w, node):
+        x = xs[0]
+        in_shape = node.in_shapes[0]
+        rank = len(in_shape)
+        axes = self.axes(rank)
+        trailing = axes == tuple(range(rank - len(axes), rank))
+        norm_shape = tuple(in_shape[a] for a in axes)
+        if g.opset >= 17 and trailing and not self.rms_scaling and None not in norm_shape:
+            gamma = w["gamma"].reshape(norm_shape) if "gamma" in w else np.ones(norm_shape, np.float32)
+            inputs = [x, g.const(gamma.astype(np.float32), f"{node.layer}/gamma")]
+            if "beta" in w:
+                inputs.append(g.const(w["beta"].reshape(norm_shape).astype(np.float32), f"{node.layer}/beta"))
+            return [g.op("LayerNormalization", inputs, axis=axes[0], epsilon=float(self.epsilon))]
+        mean = reduce(g, "ReduceMean", x, axes)
+        centred = g.op("Sub", [x, mean])
+        var = reduce(g, "ReduceMean", g.op("Mul", [centred, centred]), axes)
+        inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [var, scalar(g, self.epsilon)])])])
+        y = g.op("Mul", [x if self.rms_scaling else centred, inv])
+        if "gamma" in w:
+            gamma = self._broadcast(w["gamma"], in_shape).astype(np.float32)
+            y = g.op("Mul", [y, g.const(gamma, f"{node.layer}/gamma")])
+        if "beta" in w:
+            beta = self._broadcast(w["beta"], in_shape).astype(np.float32)
+            y = g.op("Add", [y, g.const(beta, f"{node.layer}/beta")])
+        return [y]

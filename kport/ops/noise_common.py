@@ -1,0 +1,30 @@
+"""Shared base of the layers that only act in training (dropout, noise, activity penalties).
+
+At inference each of them passes its input through unchanged, so the numpy
+reference and every backend hook are the identity; the attributes are kept so
+a written-back Keras file trains the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kport.ops.base import ImportContext, Op
+
+
+@dataclass
+class InferenceIdentity(Op):
+    """A layer that is the identity at inference; subclasses add their attributes."""
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext) -> "InferenceIdentity":
+        if "p" in config and "rate" not in config:  # Keras 1 spelling of the drop rate
+            config = {**config, "rate": config["p"]}
+        if "sigma" in config and "stddev" not in config:  # Keras 1 GaussianNoise
+            config = {**config, "stddev": config["sigma"]}
+        return super().from_keras(config, ctx)
+
+    def reference(self, xs, w):
+        return [xs[0]]
+
+    def to_onnx(self, g, xs, w, node):
+        return [xs[0]]

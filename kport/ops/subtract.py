@@ -1,0 +1,18 @@
+"""Subtract: subtracts the second input from the first (Keras merge broadcasting)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kport.ops.merge_common import ElementwiseMerge
+
+
+@dataclass
+class Subtract(ElementwiseMerge):
+    kind = "Subtract"
+    keras_classes = ("Subtract",)
+    onnx_binary = "Sub"
+    min_inputs = 2
+    max_inputs = 2
+
+    def combine(self, a, b):
+        return a - b

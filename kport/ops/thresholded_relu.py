@@ -1,0 +1,21 @@
+"""ThresholdedReLU (Keras 1/2, tf.keras): x where x > theta, else 0."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kport.ops.base import Op
+
+
+@dataclass
+class ThresholdedReLU(Op):
+    kind = "ThresholdedReLU"
+    keras_classes = ("ThresholdedReLU",)
+
+    theta: float = 1.0
+
+    def reference(self, xs, w):
+        x = xs[0]
+        return [x * (x > self.theta).astype(x.dtype)]
+
+    def to_onnx(self, g, xs, w, node):
+        return [g.op("ThresholdedRelu", [xs[0]], alpha=float(self.theta))]

@@ -1,0 +1,213 @@
+"""Core layers (activations, dropout family, reshaping, normalization, merges) against real Keras.
+
+Fixtures come from fixtures/make_layer_cases_core.py (Keras 3 and tf_keras);
+no TensorFlow is needed here. Each case checks the numpy reference and the
+ONNX hook in onnxruntime at opsets 13 and 17.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kport.errors import ShapeError, UnsupportedLayerError
+from kport.ops import activation_fns
+from kport.ops.base import ImportContext
+from kport.ops.registry import op_for_keras_class
+from tests.layer_harness import FIXTURES, PRODUCERS, assert_close, load_cases, run_onnx, run_reference, \
+    single_layer_graph
+
+KINDS = ["Identity", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+         "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Flatten", "Reshape", "Permute",
+         "RepeatVector", "BatchNormalization", "LayerNormalization", "Embedding", "Normalization", "Rescaling",
+         "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "ReLU",
+         "LeakyReLU", "PReLU", "ELU", "Softmax", "ThresholdedReLU", "Activation"]
+CASES = [c for kind in KINDS for c in load_cases(kind)]
+IDS = [f"{c.kind_file}[{c.index}]-{c.producer}-{c.note}".replace(" ", "_") for c in CASES]
+FN_CASES = load_cases("activation_fns")
+FN_IDS = [f"{c.producer}-{c.note}".replace(" ", "") for c in FN_CASES]
+
+
+def case_graph(case):
+    """The one-layer graph of a case, with each input's own dtype and the op's output dtype."""
+    op = case.op()
+    graph = single_layer_graph(op, [(None, *x.shape[1:]) for x in case.inputs], case.weights,
+                               name=case.config.get("name", "layer"))
+    for spec, x in zip(graph.inputs, case.inputs):
+        spec.dtype = str(x.dtype)
+    out_dtype = getattr(op, "output_dtype", None) or str(case.inputs[0].dtype)
+    for t in graph.outputs:
+        graph.tensors[t].dtype = out_dtype
+    return graph
+
+
+def test_core_fixtures_are_small():
+    total = sum((FIXTURES / f"{k}.npz").stat().st_size for k in [*KINDS, "activation_fns"])
+    assert total < 1_000_000
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_reference_matches_keras(case):
+    graph = case_graph(case)
+    got = run_reference(graph, case.inputs)
+    for j, (a, b) in enumerate(zip(got, case.outputs)):
+        assert a.dtype == np.float32, f"output {j} is {a.dtype}"
+        assert_close(a, b, f"{case.class_name} output {j}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_output_shapes_match_keras(case):
+    graph = case_graph(case)
+    for t, y in zip(graph.outputs, case.outputs):
+        assert graph.tensors[t].shape == (None, *y.shape[1:])
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_onnx_matches_keras(case, opset):
+    pytest.importorskip("onnxruntime")
+    graph = case_graph(case)
+    got = run_onnx(graph, case.inputs, opset)
+    for j, (a, b) in enumerate(zip(got, case.outputs)):
+        assert_close(a, b, f"{case.class_name} onnx opset {opset} output {j}")
+
+
+# ---- activation functions called with parameters -----------------------------------
+def _fn(case) -> tuple[str, dict]:
+    name, params = case.config["name"], dict(case.config["params"])
+    keras_major = PRODUCERS[case.producer].keras_major
+    if params.pop("approximate", False):
+        name = "gelu_approximate"
+    return activation_fns.canonical(name, keras_major), params
+
+
+@pytest.mark.parametrize("case", FN_CASES, ids=FN_IDS)
+def test_activation_fn_numpy(case):
+    name, params = _fn(case)
+    assert_close(activation_fns.apply(name, case.inputs[0], **params), case.outputs[0], f"{name} {params}")
+
+
+@pytest.mark.parametrize("opset", [13, 17, 18])
+@pytest.mark.parametrize("case", FN_CASES, ids=FN_IDS)
+def test_activation_fn_onnx(case, opset):
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from kport.exporters.onnx.builder import OnnxGraph
+
+    name, params = _fn(case)
+    g = OnnxGraph(opset)
+    y = activation_fns.to_onnx(g, name, "x", **params)
+    nodes = [helper.make_node(n.op_type, n.inputs, n.outputs, **n.attrs) for n in g.nodes]
+    nodes.append(helper.make_node("Identity", [y], ["y"]))
+    x = case.inputs[0]
+    graph = helper.make_graph(nodes, "fn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=[numpy_helper.from_array(a, k) for k, a in g.initializers.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert_close(session.run(None, {"x": x})[0], case.outputs[0], f"{name} {params} opset {opset}")
+
+
+def test_every_activation_is_covered_by_a_fixture():
+    seen = {activation_fns.canonical(c.config["activation"], PRODUCERS[c.producer].keras_major)
+            for c in load_cases("Activation")}
+    seen |= {_fn(c)[0] for c in FN_CASES}
+    assert set(activation_fns.NUMPY) - seen == set()
+
+
+# ---- config spellings of other eras -------------------------------------------------
+KERAS1 = ImportContext(keras_major=1, keras_version="1", flavor="keras", backend="theano")
+KERAS21 = ImportContext(keras_major=2, keras_version="2.1.6", flavor="keras", backend="tensorflow")
+KERAS224 = ImportContext(keras_major=2, keras_version="2.2.4", flavor="keras", backend="tensorflow")
+
+
+def _op(class_name, config, ctx):
+    return op_for_keras_class(class_name).from_keras(config, ctx)
+
+
+def test_flatten_before_keras_2_2_flattens_as_stored():
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    for ctx in (KERAS1, KERAS21):
+        op = _op("Flatten", {"data_format": "channels_first"}, ctx)
+        assert op.data_format == "channels_last"
+        np.testing.assert_array_equal(op.reference([x], {})[0], x.reshape(2, -1))
+    op = _op("Flatten", {"data_format": "channels_first"}, KERAS224)
+    np.testing.assert_array_equal(op.reference([x], {})[0], x.transpose(0, 2, 1).reshape(2, -1))
+
+
+def test_keras1_spellings():
+    assert _op("Dropout", {"p": 0.25}, KERAS1).rate == 0.25
+    assert _op("GaussianNoise", {"sigma": 0.2}, KERAS1).stddev == 0.2
+    assert _op("SpatialDropout2D", {"p": 0.1, "dim_ordering": "th"}, KERAS1).data_format == "channels_first"
+    assert _op("LeakyReLU", {"alpha": 0.1}, KERAS1).negative_slope == pytest.approx(0.1)
+    assert _op("LeakyReLU", {}, KERAS1).negative_slope == pytest.approx(0.3)
+
+
+def test_keras1_batchnorm_modes():
+    op = _op("BatchNormalization", {"mode": 0, "axis": 1, "epsilon": 1e-3}, KERAS1)
+    assert op.weight_shapes([(None, 3, 4, 4)]) == {n: (3,) for n in ("gamma", "beta", "moving_mean",
+                                                                      "moving_variance")}
+    with pytest.raises(UnsupportedLayerError, match="mode=2"):
+        _op("BatchNormalization", {"mode": 2, "axis": 1}, KERAS1)
+
+
+def test_tf_keras_relu_string_numbers():
+    # tf.keras get_config() holds numpy scalars that some JSON writers turn into strings
+    op = _op("ReLU", {"max_value": None, "negative_slope": "0.0", "threshold": "0.0"}, PRODUCERS["tf_keras"])
+    assert (op.max_value, op.negative_slope, op.threshold) == (None, 0.0, 0.0)
+
+
+def test_dot_normalize_floor_follows_writer():
+    assert _op("Dot", {"axes": 1, "normalize": True}, PRODUCERS["keras3"]).norm_floor == 1e-14
+    assert _op("Dot", {"axes": 1, "normalize": True}, PRODUCERS["tf_keras"]).norm_floor == 1e-12
+    assert _op("Dot", {"axes": 1, "normalize": True}, KERAS1).norm_floor == 1e-7
+
+
+def test_hard_sigmoid_follows_writer():
+    x = np.linspace(-4, 4, 9, dtype=np.float32)
+    old = _op("Activation", {"activation": "hard_sigmoid"}, PRODUCERS["tf_keras"]).reference([x], {})[0]
+    new = _op("Activation", {"activation": "hard_sigmoid"}, PRODUCERS["keras3"]).reference([x], {})[0]
+    np.testing.assert_allclose(old, np.clip(0.2 * x + 0.5, 0, 1))
+    np.testing.assert_allclose(new, np.clip(x / 6 + 0.5, 0, 1), rtol=1e-6)
+
+
+def test_shape_errors_name_the_problem():
+    with pytest.raises(ShapeError, match="cannot reshape"):
+        _op("Reshape", {"target_shape": [5, -1]}, KERAS224).output_shapes([(None, 12)])
+    with pytest.raises(ShapeError, match="more than one"):
+        _op("Reshape", {"target_shape": [-1, -1]}, KERAS224)
+    with pytest.raises(ShapeError, match="Permute dims"):
+        _op("Permute", {"dims": [1, 1]}, KERAS224).output_shapes([(None, 2, 3)])
+    with pytest.raises(ShapeError, match="incompatible"):
+        _op("Add", {}, KERAS224).output_shapes([(None, 3), (None, 4)])
+    with pytest.raises(ShapeError, match="exactly 2"):
+        _op("Subtract", {}, KERAS224).output_shapes([(None, 3)] * 3)
+    with pytest.raises(ShapeError, match="batch"):
+        _op("Concatenate", {"axis": 0}, KERAS224).output_shapes([(None, 3)] * 2)
+
+
+def test_batchnorm_last_axis_exports_mul_add_with_vectors():
+    from kport.exporters.onnx.export import build_graph
+
+    op = _op("BatchNormalization", {"axis": -1}, PRODUCERS["keras3"])
+    w = [np.ones(4, np.float32), np.zeros(4, np.float32), np.zeros(4, np.float32), np.ones(4, np.float32)]
+    g = build_graph(single_layer_graph(op, [(None, 5, 5, 4)], w, name="bn"), 17)
+    assert [n.op_type for n in g.nodes] == ["Mul", "Add"]
+    assert g.initializers["bn/scale"].shape == (4,) and g.initializers["bn/shift"].shape == (4,)
+
+
+def test_dynamic_sizes_export():
+    # symbolic non-batch sizes: Reshape with -1, Flatten, merges and Dot run on any length
+    pytest.importorskip("onnxruntime")
+    x = np.random.default_rng(0).standard_normal((2, 6, 4)).astype(np.float32)
+    for class_name, config, expected in [
+        ("Reshape", {"target_shape": [-1, 2]}, x.reshape(2, -1, 2)),
+        ("Flatten", {"data_format": "channels_first"}, x.transpose(0, 2, 1).reshape(2, -1)),
+        ("LayerNormalization", {"axis": -1, "center": False, "scale": False}, None),
+    ]:
+        op = _op(class_name, config, PRODUCERS["keras3"])
+        graph = single_layer_graph(op, [(None, None, 4)], [])
+        got = run_onnx(graph, [x], 17)[0]
+        want = expected if expected is not None else op.reference([x], {})[0]
+        assert_close(got, want, class_name)
