@@ -1,0 +1,13 @@
+"""Conv1DTranspose: transposed temporal convolution, kernel (k, filters, in)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kport.ops.conv_common import ConvTransposeND
+
+
+@dataclass
+class Conv1DTranspose(ConvTransposeND):
+    kind = "Conv1DTranspose"
+    keras_classes = ('Conv1DTranspose', 'Convolution1DTranspose')
+    rank = 1

@@ -1,0 +1,505 @@
+"""Shared arithmetic of convolution-like layers: padding, numpy convolution, layout.
+
+Everything here works on channels_last arrays `(N, *spatial, C)`; ops move a
+channels_first input there first (`to_channels_last`) and back at the end.
+The numpy convolution loops over kernel taps only (at most k^3 iterations),
+each tap one strided view times a matrix, so large models run at BLAS speed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from kport.errors import ShapeError, UnsupportedLayerError
+from kport.ops import activation_fns
+from kport.ops.base import ImportContext, Op, as_tuple, require_rank
+
+DATA_FORMATS = ("channels_last", "channels_first")
+# activations whose result depends on the axis layout; applied in Keras layout
+_AXIS_ACTIVATIONS = {"softmax", "log_softmax", "glu", "sparsemax"}
+
+
+# ---- layout -------------------------------------------------------------------
+def normalize_data_format(value) -> str:
+    """Maps Keras 1/2/3 spellings (None, 'tf', 'th') to 'channels_last'|'channels_first'."""
+    value = {None: "channels_last", "tf": "channels_last", "th": "channels_first"}.get(value, value)
+    if value not in DATA_FORMATS:
+        raise UnsupportedLayerError(f"unknown data_format '{value}'",
+                                    hint="use 'channels_last' or 'channels_first'")
+    return value
+
+
+def to_channels_last(x: np.ndarray, data_format: str) -> np.ndarray:
+    """Moves the channel axis of a channels_first array to the end."""
+    return np.moveaxis(x, 1, -1) if data_format == "channels_first" else x
+
+
+def from_channels_last(x: np.ndarray, data_format: str) -> np.ndarray:
+    """Inverse of `to_channels_last`; returns a contiguous array."""
+    return np.ascontiguousarray(np.moveaxis(x, -1, 1) if data_format == "channels_first" else x)
+
+
+def spatial_dims(shape: tuple, data_format: str) -> tuple:
+    """The spatial sizes of a Keras-layout shape (batch included)."""
+    return tuple(shape[2:]) if data_format == "channels_first" else tuple(shape[1:-1])
+
+
+def channels(shape: tuple, data_format: str):
+    """The channel count of a Keras-layout shape."""
+    return shape[1] if data_format == "channels_first" else shape[-1]
+
+
+def make_shape(batch, spatial: tuple, chans, data_format: str) -> tuple:
+    """Assembles a Keras-layout shape from its parts."""
+    if data_format == "channels_first":
+        return (batch, chans, *spatial)
+    return (batch, *spatial, chans)
+
+
+# ---- padding arithmetic ---------------------------------------------------------
+def effective_kernel(k: int, dilation: int) -> int:
+    """Extent of a dilated kernel."""
+    return (k - 1) * dilation + 1
+
+
+def conv_output_length(size, k: int, stride: int, dilation: int, padding: str):
+    """Output length of a TF/Keras convolution or pooling along one axis (None stays None)."""
+    if size is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-size // stride)
+    if padding == "valid":
+        return max((size - effective_kernel(k, dilation)) // stride + 1, 0)
+    if padding == "full":
+        return (size + effective_kernel(k, dilation) - 2) // stride + 1
+    raise UnsupportedLayerError(f"unknown padding '{padding}'", hint="use 'valid', 'same' or 'causal'")
+
+
+def same_pads(size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TF 'same' padding along one axis: (before, after), the odd pixel at the end.
+
+    The total depends on the input size when stride > 1.
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + effective_kernel(k, dilation) - size, 0)
+    return total // 2, total - total // 2
+
+
+def explicit_pads(sizes, kernel, strides, dilations, padding: str) -> list[tuple[int, int]] | None:
+    """Per-axis (before, after) pads of a Keras padding mode.
+
+    Returns None when 'same' padding with stride > 1 meets an unknown size (the
+    ONNX hook then falls back to auto_pad SAME_UPPER, which follows the same
+    rule; Keras forbids dilation there, which onnxruntime's SAME_UPPER lacks).
+    """
+    pads = []
+    for size, k, s, d in zip(sizes, kernel, strides, dilations):
+        if padding == "valid":
+            pads.append((0, 0))
+        elif padding == "causal":
+            pads.append((effective_kernel(k, d) - 1, 0))
+        elif padding == "full":
+            e = effective_kernel(k, d) - 1
+            pads.append((e, e))
+        elif padding == "same":
+            if size is None and s > 1:
+                return None
+            # with stride 1 the total pad is k_eff - 1 whatever the size
+            pads.append(same_pads(size or 1, k, s, d))
+        else:
+            raise UnsupportedLayerError(f"unknown padding '{padding}'", hint="use 'valid', 'same' or 'causal'")
+    return pads
+
+
+def onnx_pads(pads: list[tuple[int, int]]) -> list[int]:
+    """ONNX order: all begins, then all ends."""
+    return [p[0] for p in pads] + [p[1] for p in pads]
+
+
+# ---- numpy convolution ------------------------------------------------------------
+def pad_spatial(x: np.ndarray, pads: list[tuple[int, int]], value: float = 0.0) -> np.ndarray:
+    """Pads the spatial axes of a channels_last array."""
+    if all(p == (0, 0) for p in pads):
+        return x
+    return np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=value)
+
+
+def tap_view(xp: np.ndarray, tap: tuple, out_sizes: tuple, strides: tuple, dilations: tuple) -> np.ndarray:
+    """The strided view of a padded input that one kernel tap reads: (N, *out_sizes, C)."""
+    index = [slice(None)]
+    for t, n, s, d in zip(tap, out_sizes, strides, dilations):
+        start = t * d
+        index.append(slice(start, start + (n - 1) * s + 1, s))
+    index.append(slice(None))
+    return xp[tuple(index)]
+
+
+def conv_nd(x: np.ndarray, kernel: np.ndarray, strides, dilations, pads, groups: int = 1) -> np.ndarray:
+    """Cross-correlation of a channels_last input, TF semantics.
+
+    Args:
+        x: (N, *spatial, C).
+        kernel: (*k, C // groups, O).
+        strides, dilations: per spatial axis.
+        pads: per-axis (before, after) zero pads.
+        groups: channel groups; groups == C with C // groups == 1 is a depthwise conv.
+
+    Returns:
+        (N, *out, O) in x's dtype.
+    """
+    ksize = kernel.shape[:-2]
+    cin_g, cout = kernel.shape[-2], kernel.shape[-1]
+    chans = x.shape[-1]
+    if chans != cin_g * groups:
+        raise ShapeError(f"input has {chans} channels, the kernel expects {cin_g * groups}")
+    xp = pad_spatial(x, pads)
+    out_sizes = tuple((xp.shape[1 + i] - effective_kernel(k, d)) // s + 1
+                      for i, (k, s, d) in enumerate(zip(ksize, strides, dilations)))
+    if min(out_sizes) <= 0:
+        raise ShapeError(f"input spatial size {x.shape[1:-1]} is smaller than the kernel {tuple(ksize)}")
+    acc_dtype = np.promote_types(x.dtype, np.float32)
+    y = np.zeros((x.shape[0], *out_sizes, cout), dtype=acc_dtype)
+    og = cout // groups
+    for tap in np.ndindex(*ksize):
+        view = tap_view(xp, tap, out_sizes, strides, dilations)
+        w = kernel[tap]
+        if groups == 1:
+            y += view @ w
+        elif cin_g == 1:  # depthwise: one input channel per group, broadcast multiply
+            y += (view[..., :, None] * w.reshape(groups, og)).reshape(y.shape)
+        else:
+            xv = view.reshape(-1, groups, cin_g).transpose(1, 0, 2)
+            wg = w.reshape(cin_g, groups, og).transpose(1, 0, 2)
+            y += np.matmul(xv, wg).transpose(1, 0, 2).reshape(y.shape)
+    return y.astype(x.dtype, copy=False)
+
+
+def depthwise_as_grouped(kernel: np.ndarray) -> np.ndarray:
+    """(*k, C, M) depthwise kernel -> (*k, 1, C*M) grouped kernel; output c*M + m as in TF."""
+    *k, c, m = kernel.shape
+    return kernel.reshape(*k, 1, c * m)
+
+
+# ---- Keras layers that share the conv attributes -------------------------------------------
+@dataclass
+class ConvBase(Op):
+    """Attributes and helpers common to every convolution kind (rank from the subclass)."""
+
+    rank: ClassVar[int] = 2
+
+    kernel_size: tuple[int, ...] = (1,)
+    strides: tuple[int, ...] = (1,)
+    padding: str = "valid"
+    data_format: str = "channels_last"
+    dilation_rate: tuple[int, ...] = (1,)
+    activation: str = "linear"
+    use_bias: bool = True
+
+    def __post_init__(self):
+        self.kernel_size = as_tuple(self.kernel_size, self.rank)
+        self.strides = as_tuple(self.strides, self.rank)
+        self.dilation_rate = as_tuple(self.dilation_rate, self.rank)
+        self.data_format = normalize_data_format(self.data_format)
+        self.padding = str(self.padding).lower()
+        if any(s > 1 for s in self.strides) and any(d > 1 for d in self.dilation_rate):
+            raise UnsupportedLayerError(f"{self.kind} with both strides > 1 and dilation_rate > 1",
+                                        hint="Keras itself rejects this combination")
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext):
+        config = dict(config)
+        if config.get("atrous_rate") is not None:  # Keras 1 AtrousConvolution spelling
+            config["dilation_rate"] = config["atrous_rate"]
+        config["activation"] = activation_fns.canonical(config.get("activation"), ctx.keras_major)
+        config["data_format"] = normalize_data_format(config.get("data_format"))
+        return super().from_keras(config, ctx)
+
+    # shapes
+    def check_input(self, shape) -> None:
+        require_rank(shape, self.rank + 2, self.kind)
+
+    def in_channels(self, shape):
+        return channels(shape, self.data_format)
+
+    def conv_out_spatial(self, shape) -> tuple:
+        return tuple(conv_output_length(n, k, s, d, self.padding) for n, k, s, d in
+                     zip(spatial_dims(shape, self.data_format), self.kernel_size, self.strides,
+                         self.dilation_rate))
+
+    def pads_for(self, spatial: tuple):
+        return explicit_pads(spatial, self.kernel_size, self.strides, self.dilation_rate, self.padding)
+
+    def finish(self, y: np.ndarray, w: dict) -> np.ndarray:
+        """Adds the bias and the activation on a channels_last result, returns Keras layout."""
+        if self.use_bias:
+            y = y + w["bias"].astype(y.dtype)
+        if self.activation in _AXIS_ACTIVATIONS:
+            return activation_fns.apply(self.activation, from_channels_last(y, self.data_format))
+        return from_channels_last(activation_fns.apply(self.activation, y), self.data_format)
+
+    # ONNX
+    def onnx_in(self, g, x: str) -> str:
+        """Keras layout -> NC* for ONNX."""
+        return to_nchw(g, x, self.rank) if self.data_format == "channels_last" else x
+
+    def onnx_out(self, g, y: str) -> str:
+        """NC* result -> activation -> Keras layout."""
+        if self.activation not in _AXIS_ACTIVATIONS:
+            y = activation_fns.to_onnx(g, self.activation, y)
+        if self.data_format == "channels_last":
+            y = from_nchw(g, y, self.rank)
+        if self.activation in _AXIS_ACTIVATIONS:
+            y = activation_fns.to_onnx(g, self.activation, y)
+        return y
+
+    def onnx_conv_attrs(self, spatial: tuple) -> dict:
+        """Conv attributes: explicit pads when sizes are known, else SAME_UPPER."""
+        attrs = {"kernel_shape": list(self.kernel_size), "strides": list(self.strides),
+                 "dilations": list(self.dilation_rate)}
+        pads = self.pads_for(spatial)
+        if pads is None:
+            attrs["auto_pad"] = "SAME_UPPER"
+        else:
+            attrs["pads"] = onnx_pads(pads)
+        return attrs
+
+
+def to_nchw(g, x: str, rank: int) -> str:
+    """Transposes (N, *spatial, C) to (N, C, *spatial) in ONNX."""
+    return g.op("Transpose", [x], perm=[0, rank + 1, *range(1, rank + 1)])
+
+
+def from_nchw(g, x: str, rank: int) -> str:
+    """Transposes (N, C, *spatial) to (N, *spatial, C) in ONNX."""
+    return g.op("Transpose", [x], perm=[0, *range(2, rank + 2), 1])
+
+
+def kernel_to_oihw(kernel: np.ndarray) -> np.ndarray:
+    """Keras (*k, in, out) -> ONNX (out, in, *k)."""
+    r = kernel.ndim - 2
+    return np.ascontiguousarray(np.transpose(kernel, (r + 1, r, *range(r))).astype(np.float32))
+
+
+def check_filters_groups(filters: int, groups: int, kind: str) -> None:
+    """Keras requires filters to split evenly over the groups."""
+    if groups < 1 or filters % groups:
+        raise ShapeError(f"{kind}: filters={filters} is not divisible by groups={groups}")
+
+
+def const_bias(g, op, w: dict, node) -> list[str]:
+    """The optional ONNX bias input of a conv node."""
+    return [g.const(w["bias"].astype(np.float32), f"{node.layer}/bias")] if op.use_bias else []
+
+
+# ---- the families (per-kind files fix the rank and the Keras class names) ----------------
+@dataclass
+class ConvND(ConvBase):
+    """Conv1D/2D/3D: cross-correlation with groups; kernel (*k, in // groups, filters)."""
+
+    filters: int = 1
+    groups: int = 1
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.padding == "causal" and self.rank != 1:
+            raise UnsupportedLayerError(f"{self.kind} does not support padding='causal'",
+                                        hint="causal padding exists for Conv1D only")
+        check_filters_groups(self.filters, self.groups, self.kind)
+
+    def weight_shapes(self, in_shapes):
+        cin = self.in_channels(in_shapes[0])
+        shapes = {"kernel": (*self.kernel_size, None if cin is None else cin // self.groups, self.filters)}
+        if self.use_bias:
+            shapes["bias"] = (self.filters,)
+        return shapes
+
+    def output_shapes(self, in_shapes):
+        self.check_input(in_shapes[0])
+        return [make_shape(in_shapes[0][0], self.conv_out_spatial(in_shapes[0]), self.filters, self.data_format)]
+
+    def reference(self, xs, w):
+        x = to_channels_last(xs[0], self.data_format)
+        pads = self.pads_for(x.shape[1:-1])
+        y = conv_nd(x, w["kernel"], self.strides, self.dilation_rate, pads, self.groups)
+        return [self.finish(y, w)]
+
+    def to_onnx(self, g, xs, w, node):
+        spatial = spatial_dims(node.in_shapes[0], self.data_format)
+        kernel = g.const(kernel_to_oihw(w["kernel"]), f"{node.layer}/kernel")
+        y = g.op("Conv", [self.onnx_in(g, xs[0]), kernel, *const_bias(g, self, w, node)], group=self.groups,
+                 **self.onnx_conv_attrs(spatial))
+        return [self.onnx_out(g, y)]
+
+
+@dataclass
+class DepthwiseConvND(ConvBase):
+    """DepthwiseConv1D/2D: one kernel per input channel; kernel (*k, in, depth_multiplier)."""
+
+    depth_multiplier: int = 1
+
+    def weight_shapes(self, in_shapes):
+        cin = self.in_channels(in_shapes[0])
+        shapes = {"depthwise_kernel": (*self.kernel_size, cin, self.depth_multiplier)}
+        if self.use_bias:
+            shapes["bias"] = (None if cin is None else cin * self.depth_multiplier,)
+        return shapes
+
+    def output_shapes(self, in_shapes):
+        self.check_input(in_shapes[0])
+        cin = self.in_channels(in_shapes[0])
+        out_c = None if cin is None else cin * self.depth_multiplier
+        return [make_shape(in_shapes[0][0], self.conv_out_spatial(in_shapes[0]), out_c, self.data_format)]
+
+    def depthwise(self, x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """The depthwise stage on a channels_last array."""
+        pads = self.pads_for(x.shape[1:-1])
+        return conv_nd(x, depthwise_as_grouped(kernel), self.strides, self.dilation_rate, pads, x.shape[-1])
+
+    def onnx_depthwise(self, g, x_nchw: str, w: dict, node, bias: list[str]) -> str:
+        """The depthwise stage as an ONNX grouped Conv on an NC* tensor."""
+        kernel = w["depthwise_kernel"]
+        weight = g.const(kernel_to_oihw(depthwise_as_grouped(kernel)), f"{node.layer}/depthwise_kernel")
+        spatial = spatial_dims(node.in_shapes[0], self.data_format)
+        return g.op("Conv", [x_nchw, weight, *bias], group=int(kernel.shape[-2]),
+                    **self.onnx_conv_attrs(spatial))
+
+    def reference(self, xs, w):
+        x = to_channels_last(xs[0], self.data_format)
+        return [self.finish(self.depthwise(x, w["depthwise_kernel"]), w)]
+
+    def to_onnx(self, g, xs, w, node):
+        y = self.onnx_depthwise(g, self.onnx_in(g, xs[0]), w, node, const_bias(g, self, w, node))
+        return [self.onnx_out(g, y)]
+
+
+@dataclass
+class SeparableConvND(DepthwiseConvND):
+    """SeparableConv1D/2D: depthwise stage, then a 1x1 conv to `filters`, then bias."""
+
+    filters: int = 1
+
+    def weight_shapes(self, in_shapes):
+        cin = self.in_channels(in_shapes[0])
+        mid = None if cin is None else cin * self.depth_multiplier
+        shapes = {"depthwise_kernel": (*self.kernel_size, cin, self.depth_multiplier),
+                  "pointwise_kernel": (*(1,) * self.rank, mid, self.filters)}
+        if self.use_bias:
+            shapes["bias"] = (self.filters,)
+        return shapes
+
+    def output_shapes(self, in_shapes):
+        self.check_input(in_shapes[0])
+        return [make_shape(in_shapes[0][0], self.conv_out_spatial(in_shapes[0]), self.filters, self.data_format)]
+
+    def reference(self, xs, w):
+        x = to_channels_last(xs[0], self.data_format)
+        mid = self.depthwise(x, w["depthwise_kernel"])
+        pointwise = w["pointwise_kernel"]
+        y = (mid @ pointwise.reshape(pointwise.shape[-2:])).astype(x.dtype, copy=False)
+        return [self.finish(y, w)]
+
+    def to_onnx(self, g, xs, w, node):
+        mid = self.onnx_depthwise(g, self.onnx_in(g, xs[0]), w, node, [])
+        pointwise = g.const(kernel_to_oihw(w["pointwise_kernel"]), f"{node.layer}/pointwise_kernel")
+        y = g.op("Conv", [mid, pointwise, *const_bias(g, self, w, node)], kernel_shape=[1] * self.rank)
+        return [self.onnx_out(g, y)]
+
+
+# ---- transposed convolution -------------------------------------------------------------
+def transpose_output_length(size, k: int, stride: int, dilation: int, padding: str, output_padding):
+    """Output length of Keras ConvTranspose along one axis (Keras 2 and 3 agree)."""
+    if size is None:
+        return None
+    k = effective_kernel(k, dilation)
+    if padding == "valid":
+        extra = max(k, stride) - k if output_padding is None else output_padding
+        return (size - 1) * stride + k + extra
+    if padding == "same":
+        return size * stride if output_padding is None else (size - 1) * stride + k % 2 + output_padding
+    raise UnsupportedLayerError(f"unknown padding '{padding}' for a transposed convolution",
+                                hint="use 'valid' or 'same'")
+
+
+def transpose_crop(size, k: int, stride: int, dilation: int, padding: str, output_padding) -> tuple[int, int]:
+    """How the full scatter result is cut to the Keras output along one axis.
+
+    The full result has length (size - 1) * stride + k_eff. TF takes the slice
+    starting at the forward conv's 'before' pad; the cut does not depend on the
+    input size, so it holds for unknown sizes too.
+
+    Returns:
+        (begin, end): cells dropped at the start, and cells dropped at the end
+        (negative: zero cells appended at the end).
+    """
+    n = 1 if size is None else size
+    out = transpose_output_length(n, k, stride, dilation, padding, output_padding)
+    full = (n - 1) * stride + effective_kernel(k, dilation)
+    begin = max(full - out, 0) // 2 if padding == "same" else 0
+    return begin, full - begin - out
+
+
+@dataclass
+class ConvTransposeND(ConvBase):
+    """Conv1D/2D/3DTranspose: the gradient of a conv; kernel (*k, filters, in)."""
+
+    filters: int = 1
+    output_padding: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.output_padding is not None:
+            self.output_padding = as_tuple(self.output_padding, self.rank)
+
+    def out_pads(self) -> tuple:
+        return self.output_padding if self.output_padding is not None else (None,) * self.rank
+
+    def weight_shapes(self, in_shapes):
+        shapes = {"kernel": (*self.kernel_size, self.filters, self.in_channels(in_shapes[0]))}
+        if self.use_bias:
+            shapes["bias"] = (self.filters,)
+        return shapes
+
+    def output_shapes(self, in_shapes):
+        self.check_input(in_shapes[0])
+        spatial = tuple(transpose_output_length(n, k, s, d, self.padding, op) for n, k, s, d, op in
+                        zip(spatial_dims(in_shapes[0], self.data_format), self.kernel_size, self.strides,
+                            self.dilation_rate, self.out_pads()))
+        return [make_shape(in_shapes[0][0], spatial, self.filters, self.data_format)]
+
+    def crops(self, spatial) -> list[tuple[int, int]]:
+        return [transpose_crop(n, k, s, d, self.padding, op) for n, k, s, d, op in
+                zip(spatial, self.kernel_size, self.strides, self.dilation_rate, self.out_pads())]
+
+    def reference(self, xs, w):
+        x = to_channels_last(xs[0], self.data_format)
+        kernel = w["kernel"]
+        n_in = x.shape[1:-1]
+        full = tuple((n - 1) * s + effective_kernel(k, d)
+                     for n, k, s, d in zip(n_in, self.kernel_size, self.strides, self.dilation_rate))
+        y = np.zeros((x.shape[0], *full, self.filters), dtype=np.promote_types(x.dtype, np.float32))
+        for tap in np.ndindex(*self.kernel_size):
+            # each input cell scatters kernel[tap] to the output cell it reaches through this tap
+            view = tap_view(y, tap, n_in, self.strides, self.dilation_rate)
+            view += x @ kernel[tap].T
+        index = [slice(None)]
+        append = [(0, 0)]
+        for (begin, end), length in zip(self.crops(n_in), full):
+            index.append(slice(begin, length - max(end, 0)))
+            append.append((0, max(-end, 0)))
+        y = np.pad(y[tuple(index + [slice(None)])], append + [(0, 0)]).astype(x.dtype, copy=False)
+        return [self.finish(y, w)]
+
+    def to_onnx(self, g, xs, w, node):
+        # ONNX ConvTranspose weight is (in, out, *k)
+        r = self.rank
+        weight = np.ascontiguousarray(np.transpose(w["kernel"], (r + 1, r, *range(r))).astype(np.float32))
+        crops = self.crops(spatial_dims(node.in_shapes[0], self.data_format))
+        y = g.op("ConvTranspose", [self.onnx_in(g, xs[0]), g.const(weight, f"{node.layer}/kernel"),
+                                   *const_bias(g, self, w, node)],
+                 kernel_shape=list(self.kernel_size), strides=list(self.strides),
+                 dilations=list(self.dilation_rate),
+                 pads=[b for b, _ in crops] + [max(e, 0) for _, e in crops],
+                 output_padding=[max(-e, 0) for _, e in crops])
+        return [self.onnx_out(g, y)]
