@@ -24,6 +24,7 @@ def optimize(g: OnnxGraph, keep: set[str], input_ranks: dict[str, int] | None = 
         keep: tensor names that must survive (the graph outputs).
         input_ranks: rank of each graph input (lets the Gemm fusion prove a MatMul is 2-D).
     """
+    g.scope("")  # names made by the passes carry no layer prefix
     for _ in range(_MAX_ROUNDS):
         changed = fold_constants(g, keep)
         changed |= remove_noops(g, keep)

@@ -72,7 +72,7 @@ def _evaluate(g: OnnxGraph, node: OnnxNode, keep: set[str]) -> list[np.ndarray] 
     while args and args[-1] is None:
         args.pop()
     try:
-        if node.op_type in NUMPY_OPS and None not in args:
+        if node.op_type in NUMPY_OPS and all(a is not None for a in args):
             values = [np.asarray(NUMPY_OPS[node.op_type](node, *args))]
             if node.op_type in ("Add", "Sub", "Mul", "Div"):
                 values = [values[0].astype(args[0].dtype)]

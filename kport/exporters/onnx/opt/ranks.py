@@ -29,6 +29,14 @@ def infer_ranks(g: OnnxGraph, input_ranks: dict[str, int]) -> dict[str, int | No
             rank = 2
         elif n.op_type == "Reshape" and n.inputs[1] in g.initializers:
             rank = int(g.initializers[n.inputs[1]].size)
+        elif n.op_type.startswith("Reduce") and ins and ins[0] is not None:
+            rank = ins[0] if n.attrs.get("keepdims", 1) else ins[0] - len(_reduced_axes(g, n, ins[0]))
         for o in n.outputs:
             ranks[o] = rank
     return ranks
+
+
+def _reduced_axes(g: OnnxGraph, node, rank: int) -> list[int]:
+    if len(node.inputs) > 1 and node.inputs[1] in g.initializers:
+        return list(g.initializers[node.inputs[1]].reshape(-1))
+    return list(node.attrs.get("axes", range(rank)))
