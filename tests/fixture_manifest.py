@@ -97,5 +97,5 @@ def assert_outputs_close(got: list, want: list[np.ndarray], atol: float, rtol: f
         idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape))
         raise AssertionError(
             f"{label}: output {k} differs at {int(bad.sum())} of {b.size} elements; worst at index {list(idx)}: "
-            f"got {a[idx]!r}, Keras {b[idx]!r} (|diff| {diff[idx]:.3g} > allowed {allowed[idx]:.3g}; "
+            f"got {float(a[idx])!r}, Keras {float(b[idx])!r} (|diff| {diff[idx]:.3g} > allowed {allowed[idx]:.3g}; "
             f"atol {atol}, rtol {rtol})")
