@@ -28,6 +28,7 @@ ATOL, RTOL = 1e-5, 1e-4
 PRODUCERS = {
     "keras3": ImportContext(keras_major=3, keras_version="3", flavor="keras3", backend="tensorflow"),
     "tf_keras": ImportContext(keras_major=2, keras_version="2.21", flavor="tf.keras", backend="tensorflow"),
+    "keras2": ImportContext(keras_major=2, keras_version="2.2.4", flavor="keras", backend="tensorflow"),
 }
 
 
