@@ -16,14 +16,15 @@ def sniff(path: str) -> str:
         FormatError: missing, empty or unrecognised file.
     """
     if not os.path.exists(path):
-        raise FormatError("no such file", path=path)
+        raise FormatError("no such file", path=path, hint="check the path")
     if os.path.isdir(path):
         raise FormatError("is a folder, not a model file", path=path,
                           hint="SavedModel folders are not read; save the model as .keras or .h5")
     with open(path, "rb") as fh:
         head = fh.read(512)
     if not head:
-        raise FormatError("the file is empty", path=path)
+        raise FormatError("the file is empty", path=path,
+                          hint="it was not fully written or copied; save or copy the model again")
     if head.startswith(HDF5) or head[512:520] == HDF5:
         return "hdf5"
     if head.startswith(ZIP):

@@ -12,6 +12,7 @@ Bidirectional `forward_layer`) hold its weights in their own `vars` groups.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,12 +123,29 @@ def walk_config(model: dict, obj: str = "", scope: tuple[str, ...] = ()):
             yield scope + (name,), child, obj
 
 
+@contextmanager
+def messages_name(graph: Graph, path: str):
+    """Makes weight errors raised while binding name `path` (the weights file) as the file."""
+    saved = graph.source.path
+    graph.source.path = path
+    try:
+        yield
+    finally:
+        graph.source.path = saved
+
+
 def bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
     """Binds a `vars`-layout store onto a graph built from `model`.
 
     Raises:
         WeightError: weights missing, extra or mis-shaped, naming the layer.
     """
+    with messages_name(graph, store.path):
+        _bind_vars(graph, model, store)
+    graph.has_weights = True
+
+
+def _bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
     by_path = {keras_config.keras_path(layer): layer for layer in graph.layers.values()}
     by_name = {("/".join(o.split("/")[:-2]), n): o for o, n in store.names.items()}
     claimed: set[str] = set()
@@ -138,16 +156,12 @@ def bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
         # a stored name beats the computed object name (containers renamed or reordered)
         obj = by_name.get((container, kpath[-1]), obj)
         items = _layer_items(store, obj, claimed)
-        try:
-            keras_config.assign_layer_weights(graph, layer, items)
-        except WeightError as err:
-            raise err.with_context(path=store.path, layer=layer.name)
+        keras_config.assign_layer_weights(graph, layer, items)
     extra = [o for o, arrays in store.objects.items() if arrays and o not in claimed
              and (o.startswith("layers") or o == "")]
     if extra:
         raise WeightError(f"the weights file holds weights at '{extra[0]}' that match no layer of the model",
                           path=store.path, hint="the architecture and the weights come from different models")
-    graph.has_weights = True
 
 
 def _layer_items(store: VarsStore, obj: str, claimed: set[str]) -> list[tuple[str, np.ndarray]]:

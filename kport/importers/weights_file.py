@@ -70,17 +70,13 @@ def _bind_vars(graph: Graph, model_config: dict | None, store: keras_vars.VarsSt
 
 def bind_legacy_groups(graph: Graph, groups: dict[str, list[tuple[str, np.ndarray]]], path: str) -> None:
     """Binds `layer_names`-style groups by name, else by the order of the layers with weights."""
-    source_path = graph.source.path
-    graph.source.path = path  # messages name the weights file
-    try:
+    with keras_vars.messages_name(graph, path):
         entities = top_level_entities(graph)
         filled = {name: items for name, items in groups.items() if items}
         if set(filled) <= set(entities):
             keras_config.bind_weights(graph, groups)
         else:
             keras_config.bind_weights(graph, _by_order(graph, entities, filled, path))
-    finally:
-        graph.source.path = source_path
     graph.has_weights = True
 
 
