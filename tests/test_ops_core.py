@@ -2,7 +2,8 @@
 
 Fixtures come from fixtures/make_layer_cases_core.py (Keras 3 and tf_keras);
 no TensorFlow is needed here. Each case checks the numpy reference and the
-ONNX hook in onnxruntime at opsets 13 and 17.
+ONNX hook in onnxruntime at opsets 13, 17, 18 (Reduce axes and Split
+become inputs) and 21.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_output_shapes_match_keras(case):
         assert graph.tensors[t].shape == (None, *y.shape[1:])
 
 
-@pytest.mark.parametrize("opset", [13, 17])
+@pytest.mark.parametrize("opset", [13, 17, 18, 21])
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_onnx_matches_keras(case, opset):
     pytest.importorskip("onnxruntime")
@@ -86,7 +87,7 @@ def test_activation_fn_numpy(case):
     assert_close(activation_fns.apply(name, case.inputs[0], **params), case.outputs[0], f"{name} {params}")
 
 
-@pytest.mark.parametrize("opset", [13, 17, 18])
+@pytest.mark.parametrize("opset", [13, 17, 18, 21])
 @pytest.mark.parametrize("case", FN_CASES, ids=FN_IDS)
 def test_activation_fn_onnx(case, opset):
     ort = pytest.importorskip("onnxruntime")
@@ -211,3 +212,41 @@ def test_dynamic_sizes_export():
         got = run_onnx(graph, [x], 17)[0]
         want = expected if expected is not None else op.reference([x], {})[0]
         assert_close(got, want, class_name)
+
+
+# ---- writing configs back ------------------------------------------------------------
+FLAVOR = {"keras3": "keras3", "tf_keras": "tf.keras"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_keras_config_reads_back_to_the_same_op(case):
+    op = case.op()
+    ctx = PRODUCERS[case.producer]
+    assert type(op).from_keras(op.keras_config(FLAVOR[case.producer]), ctx) == op
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_written_config_rebuilds_the_keras_layer(case):
+    """kport's config, given to the real Keras class with the same weights, computes the same outputs."""
+    pytest.importorskip("tensorflow")
+    import importlib
+
+    from kport.exporters.keras.layer_config import layer_class_and_config
+
+    keras = importlib.import_module("keras" if case.producer == "keras3" else "tf_keras")
+    graph = case_graph(case)
+    layer = graph.layers[graph.nodes[0].layer]
+    class_name, config = layer_class_and_config(layer, graph, FLAVOR[case.producer])
+    if case.producer == "tf_keras":
+        config["dtype"] = "float32"
+    rebuilt = getattr(keras.layers, class_name).from_config(config)
+    tensors = [x for x in case.inputs if x.dtype != bool]
+    kwargs = {"mask": case.inputs[-1]} if case.inputs[-1].dtype == bool else {}
+    args = tensors if len(tensors) > 1 else tensors[0]
+    rebuilt(args, **kwargs)
+    if case.weights:
+        rebuilt.set_weights(case.weights)
+        if class_name == "Normalization":
+            rebuilt.finalize_state()
+    assert_close(np.asarray(rebuilt(args, **kwargs)), case.outputs[0], f"rebuilt {class_name}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kport.errors import ShapeError, UnsupportedLayerError
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
 from kport.ops.onnx_common import broadcast_shape
 
@@ -46,6 +46,13 @@ class BatchNormalization(Op):
         if isinstance(op.axis, tuple) and len(op.axis) == 1:
             op.axis = op.axis[0]
         return op
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        cfg = super().keras_config(flavor)
+        if flavor == "keras3" and isinstance(self.axis, tuple):
+            raise ExportError(f"BatchNormalization over several axes {self.axis} cannot be written for Keras 3",
+                              hint="Keras 3 normalizes over one axis only; write a tf.keras file (--to h5)")
+        return cfg
 
     def axes(self, rank: int) -> tuple[int, ...]:
         """The feature axes as non-negative indices."""

@@ -38,6 +38,11 @@ class Dot(Op):
             op.norm_floor = 1e-7
         return op
 
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        cfg = super().keras_config(flavor)
+        del cfg["norm_floor"]  # not a Keras argument: the reading Keras applies its own
+        return cfg
+
     def pair(self, rank1: int, rank2: int) -> tuple[int, int]:
         """The contracted axis of each input, non-negative."""
         axes = (self.axes, self.axes) if isinstance(self.axes, int) else tuple(self.axes)

@@ -33,6 +33,12 @@ class Embedding(Op):
                                         hint="dequantize the model in Keras before converting")
         return super().from_keras(config, ctx)
 
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        cfg = super().keras_config(flavor)
+        if flavor == "keras3":
+            del cfg["input_length"]  # Keras 3 dropped the argument
+        return cfg
+
     def weight_shapes(self, in_shapes):
         return {"embeddings": (self.input_dim, self.output_dim)}
 

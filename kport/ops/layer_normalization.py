@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kport.errors import ExportError
 from kport.ops.base import ImportContext, Op
 from kport.ops.onnx_common import broadcast_shape, reduce, scalar
 
@@ -33,6 +34,15 @@ class LayerNormalization(Op):
         axis = op.axis if isinstance(op.axis, tuple) else (op.axis,)
         op.axis = tuple(sorted(int(a) for a in axis)) if ctx.flavor == "keras3" else tuple(int(a) for a in axis)
         return op
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        cfg = super().keras_config(flavor)
+        if flavor != "keras3":
+            if self.rms_scaling:
+                raise ExportError("LayerNormalization rms_scaling exists only in Keras 3",
+                                  hint="write a Keras 3 file (--to keras)")
+            del cfg["rms_scaling"]
+        return cfg
 
     def axes(self, rank: int) -> tuple[int, ...]:
         """The normalized axes as sorted non-negative indices."""

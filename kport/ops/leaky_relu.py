@@ -20,6 +20,9 @@ class LeakyReLU(Op):
         slope = config.get("negative_slope", config.get("alpha"))
         return cls() if slope is None else cls(negative_slope=float(slope))
 
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        return {"negative_slope" if flavor == "keras3" else "alpha": self.negative_slope}
+
     def reference(self, xs, w):
         x = xs[0]
         return [np.where(x > 0, x, np.float32(self.negative_slope) * x).astype(x.dtype)]

@@ -56,6 +56,8 @@ class ReLU(Op):
         t, a, m = self.threshold, self.negative_slope, self.max_value
         if a != 0 and m is None and t == 0:
             return [g.op("LeakyRelu", [x], alpha=float(a))]
+        if a == 0 and t == 0 and m is not None:
+            return [g.op("Clip", [x, scalar(g, 0.0), scalar(g, m)])]
         if t != 0:
             y = g.op("Mul", [x, g.op("Cast", [g.op("Greater", [x, scalar(g, t)])], to=1)])
         else:

@@ -11,6 +11,8 @@ from kport.ops.noise_common import InferenceIdentity
 class SpatialDropout2D(InferenceIdentity):
     kind = "SpatialDropout2D"
     keras_classes = ("SpatialDropout2D",)
+    # Keras 3's constructor takes no `trainable`
+    keras_base_omit = {"keras3": ("trainable",)}
 
     rate: float = 0.5
     seed: int | None = None

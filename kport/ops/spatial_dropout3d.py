@@ -11,6 +11,8 @@ from kport.ops.noise_common import InferenceIdentity
 class SpatialDropout3D(InferenceIdentity):
     kind = "SpatialDropout3D"
     keras_classes = ("SpatialDropout3D",)
+    # Keras 3's constructor takes no `trainable`
+    keras_base_omit = {"keras3": ("trainable",)}
 
     rate: float = 0.5
     seed: int | None = None

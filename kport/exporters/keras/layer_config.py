@@ -26,6 +26,9 @@ def layer_class_and_config(layer: Layer, graph: Graph, flavor: str = "keras3") -
     dtype = _dtype_policy("float32") if flavor == "keras3" else "float32"
     base = {"name": layer.name, "trainable": layer.trainable, "dtype": dtype}
     base.update(cfg)
+    # base keys a Keras class refuses (Keras 3 SpatialDropout* take no `trainable`)
+    for key in getattr(op, "keras_base_omit", {}).get(flavor, ()):
+        base.pop(key, None)
     return class_name, base
 
 
