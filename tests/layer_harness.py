@@ -3,8 +3,9 @@
 Layer fixtures (`fixtures/layers/<Kind>.npz`, written by the
 `fixtures/make_layer_cases_*.py` scripts with real Keras) hold several cases
 of one layer kind. Keys:
-  `cases`          a JSON string: a list of {class_name, config, producer, weights, note}
-  `c{i}_input{j}`  inputs of case i (Keras layout, batch first)
+  `cases`          a JSON string: a list of {class_name, config, producer, weights, note, call}
+                   (`call`, optional: the node's call record, e.g. {"tensor:mask": [1]})
+  `c{i}_input{j}`  inputs of case i (Keras layout, batch first; a mask is a bool input)
   `c{i}_weight{k}` weights of case i in Keras order (`layer.get_weights()`)
   `c{i}_output{j}` what Keras computed
 No TensorFlow is needed to read them.
@@ -42,6 +43,7 @@ class LayerCase:
     config: dict
     producer: str = "keras3"
     note: str = ""
+    call: dict = field(default_factory=dict)
     inputs: list[np.ndarray] = field(default_factory=list)
     weights: list[np.ndarray] = field(default_factory=list)
     outputs: list[np.ndarray] = field(default_factory=list)
@@ -72,9 +74,11 @@ class LayerCase:
         for x in self.inputs:
             shape = (None, *x.shape[1:])
             if dynamic_spatial:
-                shape = spatial_unknown(shape, self.config.get("data_format"))
+                shape = ((None,) * x.ndim if x.dtype == bool else
+                         spatial_unknown(shape, self.config.get("data_format")))
             shapes.append(shape)
-        return single_layer_graph(self.op(), shapes, self.weights, name=self.config.get("name", "layer"))
+        return single_layer_graph(self.op(), shapes, self.weights, name=self.config.get("name", "layer"),
+                                  call=self.call, dtypes=[str(x.dtype) for x in self.inputs])
 
 
 def spatial_unknown(shape: tuple, data_format: str | None) -> tuple:
@@ -97,12 +101,14 @@ def load_cases(kind_file: str) -> list[LayerCase]:
                     j += 1
                 return out
             cases.append(LayerCase(kind_file, i, m["class_name"], m["config"], m.get("producer", "keras3"),
-                                   m.get("note", ""), arrays("input"), arrays("weight"), arrays("output")))
+                                   m.get("note", ""), m.get("call") or {}, arrays("input"), arrays("weight"),
+                                   arrays("output")))
     return cases
 
 
 def single_layer_graph(op: Op, in_shapes: list[tuple], weights: list[np.ndarray] | dict, name: str = "layer",
-                       dtype: str = "float32") -> Graph:
+                       dtype: str = "float32", call: dict | None = None,
+                       dtypes: list[str] | None = None) -> Graph:
     """A graph holding one layer called once on fresh inputs.
 
     Args:
@@ -110,12 +116,14 @@ def single_layer_graph(op: Op, in_shapes: list[tuple], weights: list[np.ndarray]
         in_shapes: input shapes, batch (None) included.
         weights: arrays in Keras order (matched to `op.weight_shapes`), or a dict by canonical name.
         name: the layer name.
-        dtype: the inputs' dtype.
+        dtype: the inputs' dtype (and the outputs').
+        call: the node's call record (keyword-tensor positions such as 'tensor:mask').
+        dtypes: per-input dtypes, when they differ (a bool mask beside float data).
     """
     g = Graph(name=f"{name}_model")
     inputs = [f"input_{i}" for i in range(len(in_shapes))]
-    for t, shape in zip(inputs, in_shapes):
-        spec = TensorSpec(t, tuple(shape), dtype)
+    for t, shape, t_dtype in zip(inputs, in_shapes, dtypes or [dtype] * len(in_shapes)):
+        spec = TensorSpec(t, tuple(shape), t_dtype)
         g.inputs.append(spec)
         g.tensors[t] = spec
     expected = op.weight_shapes(list(in_shapes))
@@ -129,7 +137,7 @@ def single_layer_graph(op: Op, in_shapes: list[tuple], weights: list[np.ndarray]
     g.layers[name] = Layer(name, op, dict(weights))
     out_shapes = op.output_shapes(list(in_shapes))
     outputs = [name if j == 0 else f"{name}:0:{j}" for j in range(len(out_shapes))]
-    g.nodes.append(Node(name, inputs, outputs))
+    g.nodes.append(Node(name, inputs, outputs, dict(call or {})))
     for t, shape in zip(outputs, out_shapes):
         g.tensors[t] = TensorSpec(t, tuple(shape), dtype)
     g.outputs = outputs
