@@ -73,6 +73,9 @@ class GraphBuilder:
         self._top_names = {_layer_name(lc) for lc in config.get("layers", []) if isinstance(lc, dict)}
         outputs = self._add_model(class_name, config, (), None)
         self.graph.outputs = outputs
+        from kport.importers.masks import add_implicit_masks  # masks Keras passed without recording them
+
+        add_implicit_masks(self.graph, self.ctx)
         self._infer_shapes()
         return self.graph
 
@@ -459,8 +462,13 @@ def _parse_inbound(node) -> tuple[list[tuple[str, int, int]], dict[str, list], d
     tensor_kwargs: dict[str, list] = {}
     kwargs: dict[str, Any] = {}
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        has_scalar = False
         for a in node.get("args", []):
+            before = len(refs)
             _collect_tensors(a, refs)
+            has_scalar = has_scalar or len(refs) == before
+        if has_scalar:  # op layers like NotEqual(x, 0.0): keep the scalars, None where a tensor went
+            kwargs["positional"] = [None if _holds_tensor(a) else a for a in node.get("args", [])]
         raw = node.get("kwargs") or {}
     else:  # Keras 1/2: [[name, node, tensor, kwargs?], ...]
         raw = {}
@@ -476,6 +484,12 @@ def _parse_inbound(node) -> tuple[list[tuple[str, int, int]], dict[str, list], d
         else:
             kwargs[key] = value
     return refs, tensor_kwargs, kwargs
+
+
+def _holds_tensor(value) -> bool:
+    found: list = []
+    _collect_tensors(value, found)
+    return bool(found)
 
 
 def _is_ref(value) -> bool:

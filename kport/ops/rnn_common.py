@@ -78,6 +78,9 @@ class RecurrentOp(Op):
     """
 
     n_states: ClassVar[int] = 1
+    # takes the mask Keras propagates (the importer adds it as the 'tensor:mask' input)
+    accepts_mask: ClassVar[bool] = True
+    no_hook = {"torch": "not written yet: the torch hooks of the recurrent family are a later slice"}
 
     units: int = 1
     activation: str = "tanh"

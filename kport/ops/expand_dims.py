@@ -1,0 +1,35 @@
+"""ExpandDims: Keras 3's `ops.expand_dims` as a functional-model node (used by recorded mask logic)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kport.ops.base import Op
+
+
+@dataclass
+class ExpandDims(Op):
+    kind = "ExpandDims"
+    keras_classes = ("ExpandDims",)
+    no_hook = {"torch": "not written yet (the mask family has no torch hooks)"}
+
+    axis: int | tuple = 0
+
+    def _axes(self, rank: int) -> list[int]:
+        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        out_rank = rank + len(axes)
+        return sorted(a % out_rank for a in axes)
+
+    def output_shapes(self, in_shapes):
+        shape = list(in_shapes[0])
+        for a in self._axes(len(shape)):
+            shape.insert(a, 1)
+        return [tuple(shape)]
+
+    def reference(self, xs, w):
+        x = np.asarray(xs[0])
+        return [np.expand_dims(x, tuple(self._axes(x.ndim)))]
+
+    def to_onnx(self, g, xs, w, node):
+        return [g.op("Unsqueeze", [xs[0], g.ints(self._axes(len(node.in_shapes[0])))])]

@@ -1,0 +1,27 @@
+"""LogicalOr: Keras 3's `ops.logical_or` as a functional-model node (merge layers OR their masks)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from kport.ops.base import Op
+from kport.ops.not_equal import broadcast_shapes
+
+
+@dataclass
+class LogicalOr(Op):
+    kind = "LogicalOr"
+    keras_classes = ("LogicalOr",)
+    output_dtype: ClassVar[str] = "bool"
+    no_hook = {"torch": "not written yet (the mask family has no torch hooks)"}
+
+    def output_shapes(self, in_shapes):
+        return [broadcast_shapes(in_shapes[0], in_shapes[1])]
+
+    def reference(self, xs, w):
+        return [np.logical_or(np.asarray(xs[0]).astype(bool), np.asarray(xs[1]).astype(bool))]
+
+    def to_onnx(self, g, xs, w, node):
+        return [g.op("Or", [g.op("Cast", [xs[0]], to=9), g.op("Cast", [xs[1]], to=9)])]
