@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import ShapeError, UnsupportedLayerError
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op, as_tuple, require_rank
 from kport.ops.conv_common import from_nchw, normalize_data_format, to_nchw
 
@@ -62,6 +62,16 @@ class SpatialOp(Op):
     def check(self, shape) -> None:
         require_rank(shape, self.rank + 2, self.kind)
 
+    def format_config(self, flavor: str) -> dict:
+        """The data_format entry, where the Keras class of this flavor takes one."""
+        takes = self.rank > 1 or (self.kind == "ZeroPadding1D" and flavor == "keras3")
+        if takes:
+            return {"data_format": self.data_format}
+        if self.data_format != "channels_last":
+            raise ExportError(f"{flavor} {self.kind} has no data_format argument",
+                              hint="write the model for Keras 3, or move the channels last first")
+        return {}
+
 
 @dataclass
 class ZeroPaddingND(SpatialOp):
@@ -85,6 +95,10 @@ class ZeroPaddingND(SpatialOp):
         for axis, p in zip(self.spatial_axes(), self.padding):
             pads[axis] = p
         return pads
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        padding = list(self.padding[0]) if self.rank == 1 else [list(p) for p in self.padding]
+        return {"padding": padding, **self.format_config(flavor)}
 
     def reference(self, xs, w):
         return [np.pad(xs[0], self.full_pads(xs[0].ndim))]
@@ -114,6 +128,10 @@ class CroppingND(SpatialOp):
                                      hint="the cropping leaves nothing; check the layer config")
                 shape[axis] -= a + b
         return [tuple(shape)]
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        cropping = list(self.cropping[0]) if self.rank == 1 else [list(p) for p in self.cropping]
+        return {"cropping": cropping, **(self.format_config(flavor) if self.rank > 1 else {})}
 
     def reference(self, xs, w):
         x = xs[0]
@@ -164,6 +182,18 @@ class UpSamplingND(SpatialOp):
                     hint="Theano's bilinear_upsampling uses its own border rule; use interpolation='nearest'")
             op.half_pixel_centers = not (ctx.flavor == "keras" and ctx.keras_major <= 2)
         return op
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        if self.rank == 1:
+            return {"size": self.size[0]}
+        config = {"size": list(self.size), **self.format_config(flavor)}
+        if self.rank == 2:
+            if self.interpolation == "bilinear" and not self.half_pixel_centers:
+                raise ExportError("bilinear UpSampling2D on multi-backend Keras 2's sampling grid has no "
+                                  f"{flavor} form (tf.keras and Keras 3 sample at half-pixel centers)",
+                                  hint="export to ONNX or torch, which keep the original grid")
+            config["interpolation"] = self.interpolation
+        return config
 
     def output_shapes(self, in_shapes):
         shape = list(in_shapes[0])
