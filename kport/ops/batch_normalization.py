@@ -17,7 +17,6 @@ import numpy as np
 
 from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
-from kport.ops.onnx_common import broadcast_shape
 
 _RENORM_WEIGHTS = ("moving_stddev", "renorm_mean", "renorm_stddev")
 
@@ -81,6 +80,7 @@ class BatchNormalization(Op):
         The last-axis case keeps 1-D vectors (what a convolution folds); other
         axes get full-rank shapes with 1s.
         """
+        stored = w["moving_mean"].shape
         mean = w["moving_mean"].astype(np.float64).ravel()
         inv = 1.0 / np.sqrt(w["moving_variance"].astype(np.float64).ravel() + self.epsilon)
         if self.scale:
@@ -91,7 +91,8 @@ class BatchNormalization(Op):
         rank = len(in_shape)
         axes = self.axes(rank)
         if axes != (rank - 1,):
-            shape = broadcast_shape(in_shape, axes)
+            # multi-axis weights are stored at full rank already; one axis gets 1s around it
+            shape = list(stored) if len(stored) == rank else [len(mean) if a in axes else 1 for a in range(rank)]
             inv, shift = inv.reshape(shape), shift.reshape(shape)
         return inv.astype(np.float32), shift.astype(np.float32)
 

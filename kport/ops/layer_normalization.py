@@ -14,7 +14,7 @@ import numpy as np
 
 from kport.errors import ExportError
 from kport.ops.base import ImportContext, Op
-from kport.ops.onnx_common import broadcast_shape, reduce, scalar
+from kport.ops.onnx_common import reduce, scalar
 
 
 @dataclass
@@ -58,9 +58,15 @@ class LayerNormalization(Op):
         return shapes
 
     def _broadcast(self, v: np.ndarray, in_shape) -> np.ndarray:
-        if v.ndim == len(in_shape):
+        # Keras reshapes (not transposes) the weight to the input rank; sizes come from the weight
+        # itself, in `self.axis` order, so unknown input sizes are fine
+        rank = len(in_shape)
+        if v.ndim == rank:
             return v
-        return v.reshape(broadcast_shape(in_shape, self.axes(len(in_shape))))
+        shape = [1] * rank
+        for a, size in zip(self.axis, v.shape):
+            shape[a % rank] = size
+        return v.reshape(shape)
 
     def reference(self, xs, w):
         x = xs[0]

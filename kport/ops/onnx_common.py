@@ -29,15 +29,3 @@ def scalar(g, value: float, dtype=np.float32) -> str:
     """A shared scalar constant."""
     return g.const(np.array(value, dtype=dtype))
 
-
-def broadcast_shape(in_shape: tuple, axes) -> list[int]:
-    """The shape that makes a per-axis weight broadcast against `in_shape`.
-
-    Args:
-        in_shape: the input shape, batch included.
-        axes: the non-negative axes the weight spans, in the weight's axis order.
-
-    Returns:
-        `in_shape` with every axis outside `axes` (and the batch) set to 1.
-    """
-    return [int(in_shape[a]) if a in axes else 1 for a in range(len(in_shape))]
