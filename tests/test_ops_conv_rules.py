@@ -120,3 +120,34 @@ def test_big_grouped_conv_numpy_and_onnx_agree(opset):
     graph = single_layer_graph(op, [(None, 33, 30, 16)], weights, name="conv")
     expected = run_reference(graph, [x])[0]
     assert_close(run_onnx(graph, [x], opset)[0], expected, "grouped conv")
+
+
+ALL_KINDS = [f"Conv{r}D" for r in (1, 2, 3)] + [f"Conv{r}DTranspose" for r in (1, 2, 3)] + [
+    f"{f}{r}D" for f in ("DepthwiseConv", "SeparableConv") for r in (1, 2)] + [
+    f"{f}{r}D" for f in ("MaxPooling", "AveragePooling", "GlobalMaxPooling", "GlobalAveragePooling", "ZeroPadding",
+                         "Cropping", "UpSampling") for r in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("opset", range(13, 22))
+def test_every_kind_exports_at_every_opset(opset):
+    """The richest fixture case of each kind (most attributes set) runs in onnxruntime at opsets 13..21."""
+    pytest.importorskip("onnxruntime")
+    from layer_harness import check_case, load_cases
+
+    for kind in ALL_KINDS:
+        case = max(load_cases(kind), key=lambda c: len(c.id))
+        check_case(case, f"onnx{opset}")
+
+
+def test_keras1_full_padding_is_a_conv_on_the_zero_padded_input():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 5, 6, 2)).astype(np.float32)
+    weights = [rng.standard_normal((3, 2, 2, 4)).astype(np.float32), rng.standard_normal(4).astype(np.float32)]
+    full = single_layer_graph(make("Conv2D", filters=4, kernel_size=(3, 2), padding="full"), [(None, 5, 6, 2)],
+                              weights)
+    valid = single_layer_graph(make("Conv2D", filters=4, kernel_size=(3, 2)), [(None, 9, 8, 2)], weights)
+    expected = run_reference(valid, [np.pad(x, [(0, 0), (2, 2), (1, 1), (0, 0)])])[0]
+    assert full.tensors[full.outputs[0]].shape == (None, 7, 7, 4)
+    assert_close(run_reference(full, [x])[0], expected, "full padding, numpy")
+    pytest.importorskip("onnxruntime")
+    assert_close(run_onnx(full, [x], 17)[0], expected, "full padding, onnx")
