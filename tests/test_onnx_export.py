@@ -128,3 +128,15 @@ def test_unoptimized_export_matches_optimized(tmp_path):
         write_onnx(graph, path, optimize=optimize)
         outs.append(run_file(path, feeds)[0])
     np.testing.assert_allclose(outs[1], outs[0], atol=1e-5, rtol=1e-4)
+
+
+def test_inputs_as_nchw_leaves_channels_first_models_alone():
+    from kport.ops.conv2d import Conv2D
+    from onnx_models import Builder
+
+    b = Builder("cf")
+    x = b.input("image", (3, 8, 8))
+    graph = b.done(b.layer("conv", Conv2D(filters=2, kernel_size=(3, 3), data_format="channels_first"), x))
+    model = export_onnx(graph, inputs_as_nchw=True)
+    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]] == [3, 8, 8]
+    assert [n.op_type for n in model.graph.node] == ["Conv"]

@@ -71,7 +71,8 @@ def nchw_inputs(graph: Graph, inputs_as_nchw) -> set[str]:
     if not inputs_as_nchw:
         return set()
     if inputs_as_nchw is True:
-        return {s.name for s in graph.inputs if len(s.shape) in _TO_CHANNELS_LAST}
+        return {s.name for s in graph.inputs if len(s.shape) in _TO_CHANNELS_LAST
+                and not _already_channels_first(graph, s.name)}
     wanted = {inputs_as_nchw} if isinstance(inputs_as_nchw, str) else set(inputs_as_nchw)
     for name in sorted(wanted):
         spec = next((s for s in graph.inputs if s.name == name), None)
@@ -81,7 +82,14 @@ def nchw_inputs(graph: Graph, inputs_as_nchw) -> set[str]:
         if len(spec.shape) not in _TO_CHANNELS_LAST:
             raise ExportError(f"input '{name}' has rank {len(spec.shape)}; only rank-4/5 inputs can be NCHW",
                               path=graph.source.path)
-    return wanted
+    return {name for name in wanted if not _already_channels_first(graph, name)}
+
+
+def _already_channels_first(graph: Graph, name: str) -> bool:
+    """True when every layer reading the input is channels_first: the input is NCHW already."""
+    readers = graph.consumers().get(name, [])
+    return bool(readers) and all(
+        getattr(graph.layers[n.layer].op, "data_format", None) == "channels_first" for n in readers)
 
 
 def build_graph(graph: Graph, opset: int = DEFAULT_OPSET, inputs_as_nchw=False) -> OnnxGraph:

@@ -1,0 +1,276 @@
+"""Benchmark: Keras .h5 -> ONNX with kport vs tf2onnx vs Keras 3 `model.export(format="onnx")`.
+
+One run does everything on this machine:
+  1. builds ResNet50, MobileNetV2 and VGG16 with `tf_keras.applications` (weights=None, random
+     init, seeded; nothing is downloaded), saves each as .h5 with a seeded input and Keras's output;
+  2. per model, times end-to-end conversion in fresh processes (process start to file written):
+     `kport convert --no-check` (median of --repeats, with peak RSS), tf2onnx (`from_keras`), and
+     Keras 3 (`load_model` + `export(format="onnx")`), recording failures as such;
+  3. measures ONNX Runtime latency (batch 1 and 8, median) of every exported graph and checks
+     each against Keras's own output;
+  4. prints a markdown table and writes it to bench/README.md with the date and machine.
+
+Usage: .venv/bin/python bench/bench_onnx.py [--models resnet50,mobilenetv2,vgg16] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "results"
+PY = sys.executable
+KPORT = str(Path(PY).with_name("kport"))
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+MODELS = {"resnet50": "ResNet50", "mobilenetv2": "MobileNetV2", "vgg16": "VGG16"}
+
+_MAKE = """
+import sys, numpy as np, tf_keras
+name, cls, path, ref = sys.argv[1:5]
+tf_keras.utils.set_random_seed(0)
+# logits (no softmax): over 1000 classes a random-init softmax is ~0.001 everywhere and hides differences
+model = getattr(tf_keras.applications, cls)(weights=None, input_shape=(224, 224, 3), classifier_activation=None)
+model.save(path)
+x = np.random.default_rng(0).standard_normal((2, 224, 224, 3)).astype("float32")
+np.savez(ref, x=x, y=model.predict(x, verbose=0))
+"""
+
+_TF2ONNX = """
+import sys
+import tf_keras, tensorflow as tf, tf2onnx
+src, dst = sys.argv[1:3]
+model = tf_keras.models.load_model(src, compile=False)
+spec = [tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name=model.inputs[0].name.split(":")[0])]
+tf2onnx.convert.from_keras(model, input_signature=spec, opset=17, output_path=dst)
+"""
+
+_KERAS3 = """
+import sys
+import keras
+src, dst = sys.argv[1:3]
+model = keras.models.load_model(src, compile=False)
+model.export(dst, format="onnx")
+"""
+
+
+def run_timed(cmd: list[str], timeout: int = 1800) -> tuple[float, int, int, str]:
+    """Runs a command; returns (seconds, exit status, peak RSS in MB of that process, stderr tail)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=err)
+        while True:  # wait4 gives this child's own rusage (peak RSS), unlike RUSAGE_CHILDREN
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.005)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read().decode(errors="replace")[-400:]
+    return seconds, proc.returncode, usage.ru_maxrss // 1024, tail
+
+
+def make_models(names: list[str]) -> dict[str, dict]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    info = {}
+    for name in names:
+        h5, ref = WORK / f"{name}.h5", WORK / f"{name}.ref.npz"
+        if not h5.exists() or not ref.exists():
+            print(f"building {MODELS[name]} with tf_keras ...", flush=True)
+            seconds, rc, _, err = run_timed([PY, "-c", _MAKE, name, MODELS[name], str(h5), str(ref)])
+            if rc != 0:
+                raise SystemExit(f"could not build {name}: {err}")
+        import h5py
+
+        with h5py.File(h5, "r") as f:
+            nbytes = []
+            f["model_weights"].visititems(lambda k, v: nbytes.append(v.nbytes) if isinstance(v, h5py.Dataset) else None)
+        info[name] = {"h5": h5, "ref": ref, "weights_mb": sum(nbytes) / 2**20}
+    return info
+
+
+def convert_all(name: str, h5: Path, repeats: int) -> dict:
+    out = {}
+    kport_path = WORK / f"{name}.kport.onnx"
+    runs = [run_timed([KPORT, "convert", str(h5), "--to", "onnx", "--no-check", "-o", str(kport_path)])
+            for _ in range(repeats)]
+    failed = [r for r in runs if r[1] != 0]
+    out["kport"] = {"seconds": statistics.median(r[0] for r in runs), "peak_mb": max(r[2] for r in runs),
+                    "path": kport_path, "error": failed[0][3] if failed else None}
+    for tool, script in (("tf2onnx", _TF2ONNX), ("keras3", _KERAS3)):
+        path = WORK / f"{name}.{tool}.onnx"
+        if path.exists():
+            path.unlink()
+        seconds, rc, peak, err = run_timed([PY, "-c", script, str(h5), str(path)])
+        ok = rc == 0 and path.exists()
+        out[tool] = {"seconds": seconds, "peak_mb": peak, "path": path if ok else None,
+                     "error": None if ok else (err.strip().splitlines() or ["failed"])[-1][:160]}
+    return out
+
+
+def latency_ms(path: Path, batch: int, runs: int) -> float:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    x = np.random.default_rng(1).standard_normal((batch, 224, 224, 3)).astype(np.float32)
+    if inp.shape[1] == 3:
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    for _ in range(3):
+        sess.run(None, {inp.name: x})
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, {inp.name: x})
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def max_diff_vs_keras(path: Path, ref: Path) -> float:
+    import onnxruntime as ort
+
+    data = np.load(ref)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (y,) = sess.run(None, {sess.get_inputs()[0].name: data["x"]})
+    return float(np.abs(y - data["y"]).max())
+
+
+def node_count(path: Path) -> tuple[int, int]:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return len(model.graph.node), sum(n.op_type == "Transpose" for n in model.graph.node)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}"
+
+
+def versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for pkg in ("kport", "onnx", "onnxruntime", "tensorflow-cpu", "tf_keras", "keras", "tf2onnx", "numpy", "protobuf"):
+        try:
+            parts.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            parts.append(f"{pkg} (not installed)")
+    return ", ".join(parts)
+
+
+def fmt(x, spec=".2f", none="—"):
+    return none if x is None else format(x, spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="resnet50,mobilenetv2,vgg16")
+    parser.add_argument("--repeats", type=int, default=3, help="kport conversion runs (median reported)")
+    parser.add_argument("--latency-runs", type=int, default=20)
+    parser.add_argument("--readme", default=str(HERE / "README.md"))
+    args = parser.parse_args()
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    info = make_models(names)
+    rows, raw = [], {}
+    for name in names:
+        print(f"converting {name} ...", flush=True)
+        conv = convert_all(name, info[name]["h5"], args.repeats)
+        result = {"weights_mb": info[name]["weights_mb"]}
+        for tool, c in conv.items():
+            entry = {"seconds": c["seconds"], "peak_mb": c["peak_mb"], "error": c["error"]}
+            if c["path"] is not None and c["error"] is None:
+                entry["lat1_ms"] = latency_ms(c["path"], 1, args.latency_runs)
+                entry["lat8_ms"] = latency_ms(c["path"], 8, max(5, args.latency_runs // 2))
+                entry["max_diff_vs_keras"] = max_diff_vs_keras(c["path"], info[name]["ref"])
+                entry["nodes"], entry["transposes"] = node_count(c["path"])
+            result[tool] = entry
+        raw[name] = result
+        rows.append(render_row(name, result))
+        print(rows[-1], flush=True)
+    write_report(rows, raw, args)
+
+
+def render_row(name: str, r: dict) -> str:
+    k, t, k3 = r["kport"], r["tf2onnx"], r["keras3"]
+
+    def ratio(other):
+        return f"{other['seconds'] / k['seconds']:.1f}x" if other["error"] is None and k["error"] is None else "—"
+
+    def lat(entry):
+        if entry["error"] is not None:
+            return f"failed: {entry['error'][:60]}"
+        return (f"{fmt(entry['lat1_ms'], '.1f')} / {fmt(entry['lat8_ms'], '.1f')} ms, "
+                f"{entry['nodes']} nodes ({entry['transposes']} Transpose), diff {entry['max_diff_vs_keras']:.1e}")
+
+    conv_k3 = f"{k3['seconds']:.1f} s" if k3["error"] is None else "failed"
+    budget = 2 * r["weights_mb"] + 300
+    return (f"| {name} | {r['weights_mb']:.0f} MB | {k['seconds']:.2f} s | {t['seconds']:.1f} s ({ratio(t)}) | "
+            f"{conv_k3} ({ratio(k3)}) | {k['peak_mb']} MB (budget {budget:.0f}) | {lat(k)} | {lat(t)} | {lat(k3)} |")
+
+
+def write_report(rows: list[str], raw: dict, args) -> None:
+    header = ("| model | weights | kport convert | tf2onnx (kport speedup) | Keras 3 export (speedup) | "
+              "kport peak RSS | kport ORT b1/b8 | tf2onnx ORT b1/b8 | Keras 3 ORT b1/b8 |\n"
+              "|---|---|---|---|---|---|---|---|---|")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = "\n".join([
+        "# kport ONNX benchmark",
+        "",
+        f"Run {stamp} on {machine()}; {versions()}.",
+        "",
+        "Conversion time is end to end in a fresh process (process start to file written): "
+        f"`kport convert MODEL.h5 --to onnx --no-check` (median of {args.repeats}), tf2onnx "
+        "(`tf_keras.models.load_model` + `tf2onnx.convert.from_keras`, opset 17, one run) and Keras 3 "
+        "(`keras.models.load_model` + `model.export(format='onnx')`, one run). Latency is ONNX Runtime CPU "
+        f"(all graph optimizations on), median of {args.latency_runs} runs at batch 1 and "
+        f"{max(5, args.latency_runs // 2)} at batch 8, on a machine shared with other work, so small "
+        "differences are noise. `diff` is the max |ONNX - Keras predict| on a seeded batch of 2. "
+        "Models are `tf_keras.applications` with random weights (weights=None, seed 0) and a logits head "
+        "(classifier_activation=None, so the parity numbers are not flattened by a near-uniform softmax).",
+        "",
+        header,
+        *rows,
+        "",
+        "Reproduce: `.venv/bin/python bench/bench_onnx.py` (models are cached under bench/results/).",
+        "",
+        "<details><summary>raw numbers</summary>",
+        "",
+        "```json",
+        json.dumps(raw, indent=1, default=str),
+        "```",
+        "</details>",
+        "",
+    ])
+    Path(args.readme).write_text(text)
+    print("\n" + header + "\n" + "\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
