@@ -118,3 +118,14 @@ def test_keras_named_file_holding_hdf5_is_read_as_hdf5(tmp_path):
     graph = kport.load(str(disguised))
     assert graph.source.format == "tf.keras-h5"
     assert_parity(graph, e)
+
+
+@pytest.mark.parametrize("fmt", ["h5", "keras", "json"])
+def test_same_layer_name_at_three_depths(fmt):
+    """'d' at the top, in 'block' and in 'block/core': three layers, each with its own weights."""
+    graph = load_format(entry("deep_nested", "keras3"), fmt)
+    assert graph.layers["d"].scope == () and graph.layers["d"].weights["kernel"].shape == (6, 2)
+    assert graph.layers["block/d"].weights["kernel"].shape == (5, 3)
+    assert graph.layers["block/core/d"].scope == ("block", "core")
+    assert graph.layers["block/core/d"].weights["kernel"].shape == (4, 5)
+    assert len(graph.nodes_of("block/core/d")) == 2

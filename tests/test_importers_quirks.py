@@ -171,3 +171,20 @@ def test_keras3_json_with_keras_tensors_and_dtype_policies():
     graph = kport.load(path, weights=file_of("nested_multi", "keras3", "weights"))
     assert all(spec.dtype == "float32" for spec in graph.tensors.values())
     assert_parity(graph, entry("nested_multi", "keras3"))
+
+
+def test_bfloat16_weights_in_keras_zip(tmp_path):
+    """Keras 3 writes bfloat16 variables as opaque 2-byte values tagged dtype=bfloat16."""
+    bias = np.array([1.0, -2.5, 3.140625], np.float32)  # exact in bfloat16
+
+    def to_bfloat16(h5):
+        words = (bias.view(np.uint32) >> 16).astype("<u2").view("V2")
+        del h5["layers/dense_1/vars/1"]
+        ds = h5["layers/dense_1/vars"].create_dataset("1", data=words)
+        ds.attrs["dtype"] = "bfloat16"
+
+    path = rewrite_keras_zip(file_of("mlp_dense", "keras3", "keras"), tmp_path / "bf16.keras",
+                             edit_weights=to_bfloat16)
+    got = kport.load(path).layers["probs"].weights["bias"]
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, bias)

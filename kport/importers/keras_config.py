@@ -376,24 +376,25 @@ def _split_by_name(layers: list[Layer], items) -> dict[str, list] | None:
     for wname, arr in items:
         parts = wname.split(":")[0].replace("\\", "/").split("/")[:-1]
         owners = [layer for layer in layers if keras_path(layer)[-1] in parts]
-        if len(owners) > 1:  # same name at several depths: the longest matching path wins
-            owners.sort(key=lambda layer: -_path_match(keras_path(layer), parts))
+        if len(owners) > 1:  # same name at several depths: the path matching most, and least deeper, wins
+            owners.sort(key=lambda layer: _path_rank(keras_path(layer)[1:], parts))
         if not owners:
             return None
         # the leftmost part that names a layer is the owner ('td/dense/kernel' belongs to 'td')
         first = min(parts.index(keras_path(layer)[-1]) for layer in owners)
         owner = next(layer for layer in owners if keras_path(layer)[-1] == parts[first])
         result.setdefault(owner.name, []).append((wname, arr))
-    return result
-
-
-def _path_match(path: tuple[str, ...], parts: list[str]) -> int:
-    """How many trailing elements of `path` appear, in order, in `parts`."""
+  def _path_rank(path: tuple[str, ...], parts: list[str]) -> tuple[int, int]:
+    """Sort key of a candidate owner: most trailing path elements named in `parts`, then fewest left over."""
     n = 0
     for name in reversed(path):
         if name not in parts:
             break
         n += 1
+    return (-n, len(path) - n)
+
+
+ 1
     return n
 
 

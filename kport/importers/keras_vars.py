@@ -84,9 +84,12 @@ def _read_dataset(ds, path: str, where: str) -> np.ndarray:
     except (OSError, KeyError) as err:
         raise FormatError(f"cannot read weights at '{where}' ({err})", path=path,
                           hint="the file is truncated or corrupt")
-    if _str_attr(ds, "dtype") == "bfloat16":  # stored as raw 16-bit words
-        arr = (np.asarray(arr).astype(np.uint32) << 16).view(np.float32)
-    return np.asarray(arr)
+    arr = np.asarray(arr)
+    if _str_attr(ds, "dtype") == "bfloat16":
+        # h5py stores bfloat16 as opaque 2-byte values: the top half of a float32
+        words = arr.view("<u2") if arr.dtype.itemsize == 2 else arr.astype(np.uint16)
+        arr = (words.astype(np.uint32) << 16).view(np.float32)
+    return arr
 
 
 def _str_attr(obj, name: str) -> str | None:
