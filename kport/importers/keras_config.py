@@ -384,7 +384,10 @@ def _split_by_name(layers: list[Layer], items) -> dict[str, list] | None:
         first = min(parts.index(keras_path(layer)[-1]) for layer in owners)
         owner = next(layer for layer in owners if keras_path(layer)[-1] == parts[first])
         result.setdefault(owner.name, []).append((wname, arr))
-  def _path_rank(path: tuple[str, ...], parts: list[str]) -> tuple[int, int]:
+    return result
+
+
+def _path_rank(path: tuple[str, ...], parts: list[str]) -> tuple[int, int]:
     """Sort key of a candidate owner: most trailing path elements named in `parts`, then fewest left over."""
     n = 0
     for name in reversed(path):
@@ -392,10 +395,6 @@ def _split_by_name(layers: list[Layer], items) -> dict[str, list] | None:
             break
         n += 1
     return (-n, len(path) - n)
-
-
- 1
-    return n
 
 
 def _trainable_first(graph: Graph, layers: list[Layer]) -> list[tuple[str, str]]:
