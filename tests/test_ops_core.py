@@ -267,3 +267,12 @@ def test_onnx_with_unknown_sizes_matches_keras(case):
         got = run_onnx(graph, case.inputs, opset)
         for j, (a, b) in enumerate(zip(got, case.outputs)):
             assert_close(a, b, f"{case.class_name} dynamic opset {opset} output {j}")
+
+
+def test_embedding_refuses_out_of_range_ids():
+    op = _op("Embedding", {"input_dim": 4, "output_dim": 2}, PRODUCERS["keras3"])
+    table = {"embeddings": np.zeros((4, 2), np.float32)}
+    with pytest.raises(ShapeError, match="outside"):
+        op.reference([np.array([[1, 4]], np.int32)], table)
+    with pytest.raises(ShapeError, match="outside"):
+        op.reference([np.array([[-1, 2]], np.int32)], table)

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import UnsupportedLayerError
+from kport.errors import ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
 
 
@@ -47,6 +47,10 @@ class Embedding(Op):
 
     def reference(self, xs, w):
         idx = xs[0] if xs[0].dtype.kind in "iu" else xs[0].astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.input_dim):
+            # numpy would wrap negative indices silently; Keras (TF on CPU) refuses them
+            raise ShapeError(f"Embedding index {int(idx.min() if idx.min() < 0 else idx.max())} is outside "
+                             f"[0, {self.input_dim})", hint="feed token ids smaller than input_dim")
         return [np.take(w["embeddings"], idx, axis=0).astype(np.float32)]
 
     def to_onnx(self, g, xs, w, node):
