@@ -1,0 +1,39 @@
+"""CuDNNGRU (Keras 2 / tf.keras 1.x): a GRU with tanh / sigmoid in the reset-after form.
+
+Weights keep the Keras layout: kernel (in, 3u), recurrent_kernel (u, 3u) in
+gate order z, r, h, bias (6u,) = input biases then recurrent biases, i.e. the
+(2, 3u) bias of GRU(reset_after=True), which computes the same thing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kport.ops.base import ImportContext
+from kport.ops.gru import GRU
+
+
+@dataclass
+class CuDNNGRU(GRU):
+    kind = "CuDNNGRU"
+    keras_classes = ("CuDNNGRU",)
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext) -> "CuDNNGRU":
+        op = super().from_keras(config, ctx)
+        op.activation, op.recurrent_activation, op.use_bias, op.reset_after = "tanh", "sigmoid", True, True
+        return op
+
+    def weight_shapes(self, in_shapes):
+        shapes = super().weight_shapes(in_shapes)
+        shapes["bias"] = (6 * self.units,)
+        return shapes
+
+    def as_gru_weights(self, w: dict) -> dict:
+        """The equivalent GRU(reset_after=True) weights: the bias as (2, 3u)."""
+        return dict(w, bias=w["bias"].reshape(2, 3 * self.units))
+
+    def reference_node(self, xs, w, call):
+        return super().reference_node(xs, self.as_gru_weights(w), call)
+
+    def to_onnx(self, g, xs, w, node):
+        return super().to_onnx(g, xs, self.as_gru_weights(w), node)
