@@ -32,9 +32,8 @@ def case_graph(case):
     """The one-layer graph of a case, with each input's own dtype and the op's output dtype."""
     op = case.op()
     graph = single_layer_graph(op, [(None, *x.shape[1:]) for x in case.inputs], case.weights,
-                               name=case.config.get("name", "layer"))
-    for spec, x in zip(graph.inputs, case.inputs):
-        spec.dtype = str(x.dtype)
+                               name=case.config.get("name", "layer"), call=case.call,
+                               dtypes=[str(x.dtype) for x in case.inputs])
     out_dtype = getattr(op, "output_dtype", None) or str(case.inputs[0].dtype)
     for t in graph.outputs:
         graph.tensors[t].dtype = out_dtype
@@ -249,9 +248,8 @@ def dynamic_graph(case):
     op = graph.layers[graph.nodes[0].layer].op
     shapes = [(None,) * len(x.shape) for x in case.inputs]
     dynamic = single_layer_graph(op, shapes, graph.layers[graph.nodes[0].layer].weights,
-                                 name=graph.nodes[0].layer)
-    for spec, x in zip(dynamic.inputs, case.inputs):
-        spec.dtype = str(x.dtype)
+                                 name=graph.nodes[0].layer, call=case.call,
+                                 dtypes=[str(x.dtype) for x in case.inputs])
     for t in dynamic.outputs:
         dynamic.tensors[t].dtype = graph.tensors[t].dtype
     return dynamic

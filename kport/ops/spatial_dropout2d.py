@@ -13,6 +13,8 @@ class SpatialDropout2D(InferenceIdentity):
     keras_classes = ("SpatialDropout2D",)
     # Keras 3's constructor takes no `trainable`
     keras_base_omit = {"keras3": ("trainable",)}
+    # Keras passes an incoming mask through (supports_masking in Keras 2 and 3)
+    propagates_mask = True
 
     rate: float = 0.5
     seed: int | None = None
