@@ -25,6 +25,12 @@ def load_model(path: str, weights: str | None = None, **options) -> Graph:
         return load_h5(path, weights)
     if kind == "zip":
         from kport.importers import keras_v3
+        from kport.importers.safe_unpickle import is_pkl_utils_zip
+
+        if is_pkl_utils_zip(path):  # Theano pkl_utils.dump: a pickle plus .npy members
+            from kport.importers.theano_pickle import load_pickle
+
+            return load_pickle(path, weights, **options)
 
         return keras_v3.load_zip(path, weights, **options)
     if kind == "json":

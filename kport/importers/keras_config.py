@@ -24,6 +24,11 @@ INPUT_CLASSES = {"InputLayer"}
 
 # hooks that rewrite a raw layer config before ops see it (legacy spellings register here)
 CONFIG_NORMALIZERS: list[Callable[[str, dict, ImportContext], tuple[str, dict]]] = []
+# hooks that rewrite a whole `{class_name, config}` model dict before building (Keras 1 Merge-headed Sequential)
+MODEL_NORMALIZERS: list[Callable[[dict, ImportContext], dict]] = []
+# hooks that turn one layer's saved `(name, array)` list into the canonical layout:
+# f(graph, layer, items, in_shapes) -> items (Keras 1 layouts, Theano kernel flips)
+WEIGHT_NORMALIZERS: list[Callable[..., list]] = []
 
 
 def tensor_name(layer: str, node_index: int, tensor_index: int) -> str:
@@ -257,6 +262,8 @@ class GraphBuilder:
 
 def build_graph(model: dict, source: SourceInfo, ctx: ImportContext) -> Graph:
     """Builds the IR structure (no weights yet) from a `{class_name, config}` dict."""
+    for normalize in MODEL_NORMALIZERS:
+        model = normalize(model, ctx)
     return GraphBuilder(source, ctx).build(model)
 
 
@@ -299,6 +306,8 @@ def assign_layer_weights(graph: Graph, layer: Layer, items: list[tuple[str, np.n
     node = next((n for n in graph.nodes if n.layer == layer.name), None)
     in_shapes = [graph.tensors[t].shape for t in node.inputs] if node else []
     expected = layer.op.weight_shapes(in_shapes) if node else {}
+    for normalize in WEIGHT_NORMALIZERS:
+        items = normalize(graph, layer, items, in_shapes)
     if hasattr(layer.op, "load_weights"):
         items = layer.op.load_weights(items, in_shapes)
     if not expected:
@@ -510,3 +519,8 @@ def _collect_tensors(value, out: list) -> None:
     elif isinstance(value, (list, tuple)):
         for v in value:
             _collect_tensors(v, out)
+
+
+from kport.importers import keras1_legacy  # noqa: E402  (installs the Keras 0.x/1.x hooks above)
+
+keras1_legacy.register()

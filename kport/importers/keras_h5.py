@@ -36,6 +36,10 @@ def describe(f, path: str) -> tuple[SourceInfo, ImportContext]:
     if version is None:
         version = "1"  # Keras 1 wrote no version at all
     version = str(version)
+    if backend is None and version.split(".")[0] == "1":  # Keras 1 never wrote it; weight names tell
+        from kport.importers.keras1_legacy import guess_keras1_backend
+
+        backend = guess_keras1_backend(weights)
     if version.endswith("-tf") or read_attr(f, "top_level_model_weights") is not None:
         flavor = "tf.keras" if version.endswith("-tf") else "keras3"
     else:

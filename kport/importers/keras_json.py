@@ -65,4 +65,8 @@ def _version(model: dict) -> str | None:
     version = model.get("keras_version")
     if version is None and "module" in model:  # Keras 3 configs name their modules
         version = "3"
+    if version is None:  # Keras 1 to_json() wrote no version; its spellings tell
+        from kport.importers.keras1_legacy import looks_like_keras1
+
+        version = "1" if looks_like_keras1(model) else None
     return str(version) if version is not None else None

@@ -1,0 +1,92 @@
+"""Keras 1.2.2 and 2.2.4 files made on the Theano backend must reproduce Theano's own outputs.
+
+Fixtures: fixtures/legacy/keras<ver>/ (made by fixtures/legacy/make_legacy_fixtures.py in the
+legacy environments). Every case runs on the numpy reference and on ONNX Runtime, from the
+`.h5` file, from the double-encoded JSON + `save_weights` file, and from its pickles.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kport
+
+LEGACY = Path(__file__).resolve().parent.parent / "fixtures" / "legacy"
+ATOL, RTOL = 1e-5, 1e-4
+
+
+def _cases():
+    params = []
+    for manifest in sorted(LEGACY.glob("keras*/manifest.json")):
+        folder = manifest.parent
+        for case in json.loads(manifest.read_text())["cases"]:
+            for fmt, fname in case["files"].items():
+                if fmt in ("npz", "weights"):
+                    continue
+                weights = case["files"].get("weights") if fmt == "json" else None
+                arch = None
+                if case["case"].startswith("params_"):
+                    continue  # parameter pickles: test_legacy_pickles.py
+                params.append(pytest.param(folder, case["case"], fname, weights, arch,
+                                           id=f"{folder.name}-{case['case']}-{fmt}"))
+    return params
+
+
+@lru_cache(maxsize=16)
+def _load(path: str, weights: str | None):
+    return kport.load(path, weights=weights)
+
+
+def _expected(folder: Path, case: str):
+    data = np.load(folder / f"{case}.npz")
+    inputs = [data[f"input_{i}"] for i in range(sum(k.startswith("input_") for k in data.files))]
+    outputs = [data[f"output_{i}"] for i in range(sum(k.startswith("output_") for k in data.files))]
+    return inputs, outputs
+
+
+def assert_close(got, want, what: str):
+    assert len(got) == len(want), f"{what}: {len(got)} outputs, Theano gave {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want)):
+        g = np.asarray(g)
+        assert g.shape == w.shape, f"{what} output {i}: shape {g.shape}, Theano {w.shape}"
+        excess = np.abs(g - w) - (ATOL + RTOL * np.abs(w))
+        k = int(np.argmax(excess))
+        assert excess.flat[k] <= 0, (f"{what} output {i}: worst at {np.unravel_index(k, w.shape)}: "
+                                     f"kport {g.flat[k]!r}, Theano {w.flat[k]!r}")
+
+
+def run_onnx(graph, inputs):
+    ort = pytest.importorskip("onnxruntime")
+    from kport.exporters.onnx.export import export_onnx
+
+    model = export_onnx(graph, opset=17)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {s.name: x.astype(s.dtype) for s, x in zip(graph.inputs, inputs)})
+
+
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime"])
+@pytest.mark.parametrize("folder,case,fname,weights,arch", _cases())
+def test_legacy_file_matches_theano(folder, case, fname, weights, arch, backend):
+    graph = _load(str(folder / fname), str(folder / weights) if weights else None)
+    inputs, outputs = _expected(folder, case)
+    got = kport.run(graph, inputs) if backend == "numpy" else run_onnx(graph, inputs)
+    assert_close(got, outputs, f"{folder.name}/{fname} on {backend}")
+
+
+def test_fixture_set_is_complete():
+    # the issue's layer list must stay covered: fail loudly if a regeneration drops a case
+    names = {c["case"] for m in LEGACY.glob("keras*/manifest.json") for c in json.loads(m.read_text())["cases"]}
+    for case in ("dense_mlp", "dense_pickled", "conv2d_th", "conv2d_tf", "batchnorm_th", "merge_functional", "merge_sequential",
+                 "highway_maxout", "srelu_psoftplus", "embedding_tdd", "conv1d", "deconv2d_th",
+                 "conv2d_same_even_th", "conv2d_cf", "conv2d_transpose_cf", "separable_depthwise_cf", "lstm_cpu"):
+        assert case in names
+
+
+def test_keras1_theano_file_is_recognised():
+    graph = _load(str(LEGACY / "keras122" / "conv2d_th.h5"), None)
+    assert graph.source.keras_major == 1
+    assert graph.source.backend == "theano"  # inferred: no ':0' in the weight names
