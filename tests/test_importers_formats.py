@@ -6,6 +6,7 @@ with `save_weights` files, chunked HDF5 attributes.
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,13 +15,13 @@ import pytest
 
 import kport
 from importer_files import MANIFEST, assert_parity, copy_h5, entry, fixture, load_format, rewrite_keras_zip
-from kport.errors import WeightError
+from kport.errors import FormatError, WeightError
 
 UNSAFE = {"keras_npz"}  # pickled npz weights: refused, tested in test_importers_errors
 
 
 CASES = [(e["case"], e["producer"], fmt) for e in MANIFEST for fmt in e["files"]
-         if fmt != "weights" and fmt not in UNSAFE]
+         if not fmt.startswith("weights") and fmt not in UNSAFE]
 
 
 @pytest.mark.parametrize("case,producer,fmt", CASES, ids=["-".join(c) for c in CASES])
@@ -129,3 +130,24 @@ def test_same_layer_name_at_three_depths(fmt):
     assert graph.layers["block/core/d"].scope == ("block", "core")
     assert graph.layers["block/core/d"].weights["kernel"].shape == (4, 5)
     assert len(graph.nodes_of("block/core/d")) == 2
+
+
+def test_keras3_sharded_weights():
+    """`save_weights('x.weights.json', max_shard_size=...)`: one layer's vars span two shards."""
+    e = entry("mlp_dense", "keras3")
+    index = fixture("keras3", e["files"]["weights_sharded"])
+    shards = json.loads(Path(index).read_text())["weight_map"]["/layers/dense/vars"]
+    assert len(shards) == 2
+    graph = kport.load(fixture("keras3", e["files"]["json"]), weights=index)
+    assert_parity(graph, e)
+
+
+def test_sharded_weights_with_a_missing_shard(tmp_path):
+    e = entry("mlp_dense", "keras3")
+    index = Path(fixture("keras3", e["files"]["weights_sharded"]))
+    copy = tmp_path / index.name
+    copy.write_text(index.read_text())
+    shutil.copyfile(index.parent / "mlp_dense.sharded_00000.weights.h5", tmp_path / "mlp_dense.sharded_00000.weights.h5")
+    with pytest.raises(FormatError) as err:
+        kport.load(fixture("keras3", e["files"]["json"]), weights=str(copy))
+    assert "mlp_dense.sharded_00001.weights.h5" in str(err.value) and str(copy) in str(err.value)

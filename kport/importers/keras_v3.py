@@ -126,5 +126,5 @@ def read_npz_member(z: zipfile.ZipFile, member: str, path: str) -> keras_vars.Va
         raise FormatError(f"'{member}' is not a readable npz file ({err})", path=path,
                           hint="the file is truncated or corrupt; copy it again")
     for obj, arrays in grouped.items():
-        store.add(obj, [arrays[i] for i in sorted(arrays)], None)
+        store.add(obj, arrays, None)
     return store

@@ -11,6 +11,8 @@ Bidirectional `forward_layer`) hold its weights in their own `vars` groups.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,20 +33,25 @@ class VarsStore:
 
     Attributes:
         path: the file the weights came from (for messages).
-        objects: object path ('layers/dense') -> arrays in index order.
+        objects: object path ('layers/dense') -> arrays by index (shards may each hold some).
         names: object path -> the layer name stored beside it, when the file has one.
     """
 
     path: str
-    objects: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    objects: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
 
-    def add(self, raw_path: str, arrays: list[np.ndarray], name: str | None) -> None:
+    def add(self, raw_path: str, arrays: dict[int, np.ndarray], name: str | None) -> None:
+        """Adds (or completes) one object's arrays."""
         obj = normalize_path(raw_path)
-        if arrays or obj not in self.objects:  # a second visit leaves an empty group
-            self.objects[obj] = arrays
+        self.objects.setdefault(obj, {}).update(arrays)
         if name:
             self.names[obj] = name
+
+    def arrays(self, obj: str) -> list[np.ndarray]:
+        """One object's arrays in index order."""
+        found = self.objects[obj]
+        return [found[i] for i in sorted(found)]
 
 
 def normalize_path(raw: str) -> str:
@@ -62,19 +69,54 @@ def is_vars_layout(h5) -> bool:
     return bool({normalize_path(k).split("/")[0] for k in h5.keys()} & {"layers", ""})
 
 
-def read_h5_store(h5, path: str) -> VarsStore:
-    """Collects every `vars` group of an open HDF5 weights file."""
-    store = VarsStore(path)
+def read_h5_store(h5, path: str, store: VarsStore | None = None) -> VarsStore:
+    """Collects every `vars` group of an open HDF5 weights file (into `store`, for shards)."""
+    store = store if store is not None else VarsStore(path)
 
     def visit(name, obj):
         if hasattr(obj, "keys") and name.replace("\\", "/").split("/")[-1] == "vars":
-            keys = sorted((k for k in obj.keys() if k.isdigit()), key=int)
-            arrays = [_read_dataset(obj[k], path, name) for k in keys]
+            arrays = {int(k): _read_dataset(obj[k], path, name) for k in obj.keys() if k.isdigit()}
             store.add(name, arrays, _str_attr(obj, "name"))
 
     h5.visititems(visit)
     if "vars" in h5:  # the root model's own group
         visit("vars", h5["vars"])
+    return store
+
+
+def read_sharded_store(index_path: str) -> VarsStore:
+    """Reads Keras 3 sharded weights: a `.weights.json` index and its `_NNNNN.weights.h5` shards.
+
+    Raises:
+        FormatError: the index is not a shard map, or a shard is missing.
+    """
+    from kport.importers.keras_h5 import open_h5
+
+    try:
+        with open(index_path, encoding="utf-8") as fh:
+            index = json.load(fh)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FormatError(f"unreadable weights index ({err})", path=index_path, hint="the file is corrupt")
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict):
+        raise FormatError("JSON file is not a Keras sharded-weights index (no weight_map)", path=index_path,
+                          hint="give the .weights.json written by model.save_weights(..., max_shard_size=...)")
+    shards = []
+    for names in weight_map.values():
+        for name in names if isinstance(names, list) else [names]:
+            if not isinstance(name, str) or os.path.basename(name) != name:
+                raise FormatError(f"shard name {name!r} is not a file name beside the index", path=index_path,
+                                  hint="the index is corrupt")
+            if name not in shards:
+                shards.append(name)
+    store = VarsStore(index_path)
+    for name in shards:
+        shard = os.path.join(os.path.dirname(os.path.abspath(index_path)), name)
+        if not os.path.exists(shard):
+            raise FormatError(f"weights shard '{name}' is missing", path=index_path,
+                              hint="keep every *_NNNNN.weights.h5 shard beside the .weights.json index")
+        with open_h5(shard) as h5:
+            read_h5_store(h5, index_path, store)
     return store
 
 
@@ -176,7 +218,7 @@ def _layer_items(store: VarsStore, obj: str, claimed: set[str]) -> list[tuple[st
     for o in own + children:
         claimed.add(o)
         rel = o[len(obj) + 1:]
-        items.extend((f"{rel}/{i}" if rel else str(i), arr) for i, arr in enumerate(store.objects[o]))
+        items.extend((f"{rel}/{i}" if rel else str(i), arr) for i, arr in enumerate(store.arrays(o)))
     return items
 
 

@@ -1,9 +1,9 @@
 """Separate weights files bound onto a graph built from an architecture.
 
-Three layouts: `save_weights` HDF5 of Keras 1/2 and tf.keras (`layer_names` at
-the root, one group per layer), the saving_lib `vars` layout (Keras 3
-`.weights.h5`, or a whole `.keras` zip), and a full-model HDF5 given as the
-weights. Legacy files are matched by layer name; when the names do not match,
+Layouts: `save_weights` HDF5 of Keras 1/2 and tf.keras (`layer_names` at the
+root, one group per layer), the saving_lib `vars` layout (Keras 3
+`.weights.h5`, a whole `.keras` zip, or sharded: a `.weights.json` index with
+`_NNNNN.weights.h5` shards), and a full-model HDF5 given as the weights. Legacy files are matched by layer name; when the names do not match,
 by order (Keras's `by_name=False`: the layers that have weights, in order).
 """
 from __future__ import annotations
@@ -40,8 +40,11 @@ def bind_weights_file(graph: Graph, path: str, model_config: dict | None = None)
                                   hint="give a .keras file or a .weights.h5 / .h5 weights file")
             _bind_vars(graph, model_config, keras_v3.read_h5_member(z, keras_v3.WEIGHTS_H5, path))
         return
+    if kind == "json":  # Keras 3 sharded weights: an index naming its .weights.h5 shards
+        _bind_vars(graph, model_config, keras_vars.read_sharded_store(path))
+        return
     if kind != "hdf5":
-        raise FormatError("not a Keras weights file (expected HDF5 or .keras)", path=path,
+        raise FormatError("not a Keras weights file (expected HDF5, .keras or a .weights.json index)", path=path,
                           hint="give the file written by model.save_weights() or model.save()")
     from kport.importers.keras_h5 import open_h5, read_weight_groups
 
