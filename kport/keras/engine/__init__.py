@@ -1,0 +1,1 @@
+"""The engine behind kport.keras: layers, symbolic tensors, models, training loops, persistence."""

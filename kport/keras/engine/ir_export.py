@@ -1,0 +1,114 @@
+"""Engine models -> kport IR graphs (weights synced from torch), and IR graphs -> engine models."""
+from __future__ import annotations
+
+from kport.errors import ExportError
+
+ENGINE_KERAS_VERSION = "2.21.0"  # the engine follows tf.keras 2 semantics (hard_sigmoid, defaults)
+
+
+def to_graph(model):
+    """Returns the model as an IR graph: nested models flattened, layer names kept, current weights.
+
+    Raises:
+        ExportError: a subclassed model (no graph) or a custom layer without a kport op.
+    """
+    from kport.importers.keras_config import tensor_name
+    from kport.ir.graph import Graph, SourceInfo, TensorSpec
+    from kport.keras.engine.sequential import Sequential
+
+    if not getattr(model, "_is_graph_network", False):
+        raise ExportError(f"model '{model.name}' is a subclassed model without a layer graph; build it with the "
+                          "functional API or Sequential to write it as a Keras file or convert it")
+    graph = Graph(name=model.name, kind="Sequential" if isinstance(model, Sequential) else "Functional",
+                  source=SourceInfo(format="kport.keras", keras_version=ENGINE_KERAS_VERSION, backend="torch"))
+    names: dict[int, str] = {}
+    for t in model.inputs:
+        name = t.keras_history[0].name
+        spec = TensorSpec(name, tuple(t.shape), t.dtype)
+        graph.inputs.append(spec)
+        graph.tensors[name] = spec
+        names[id(t)] = name
+    _emit(model, graph, names, {}, (), tensor_name, model.trainable)
+    graph.outputs = [names[id(t)] for t in model.outputs]
+    return graph
+
+
+def _emit(model, graph, names: dict, calls: dict, scope: tuple, tensor_name, trainable: bool) -> None:
+    from kport.ir.graph import Layer as IRLayer, Node, TensorSpec
+    from kport.keras.engine.op_layer import OpLayer
+    from kport.keras.engine.training import Model
+
+    for node in model._nodes:
+        layer = node.layer
+        ins = [names[id(t)] for t in node.inputs]
+        if isinstance(layer, Model) and layer._is_graph_network:
+            inner = {id(t): n for t, n in zip(layer.inputs, ins)}
+            _emit(layer, graph, inner, calls, scope + (layer.name,), tensor_name, trainable and layer.trainable)
+            for t, inner_t in zip(node.outputs, layer.outputs):
+                names[id(t)] = inner[id(inner_t)]
+            continue
+        if not isinstance(layer, OpLayer):
+            raise ExportError(f"layer '{layer.name}' ({type(layer).__name__}) is a custom layer with no kport op",
+                              layer=layer.name,
+                              hint="save its weights with save_weights, or add an op for it in kport/ops/")
+        if layer.name not in graph.layers:
+            graph.layers[layer.name] = IRLayer(layer.name, layer.op, layer._weight_dict(),
+                                               bool(trainable and layer.trainable), scope)
+        k = calls.get(layer.name, 0)
+        calls[layer.name] = k + 1
+        outs = [tensor_name(layer.name, k, j) for j in range(len(node.outputs))]
+        graph.nodes.append(Node(layer.name, ins, outs))
+        for t, out in zip(node.outputs, outs):
+            names[id(t)] = out
+            graph.tensors[out] = TensorSpec(out, tuple(t.shape), t.dtype)
+
+
+def from_graph(graph, with_weights: bool = True):
+    """Builds an engine model from an IR graph (a loaded file); weights copied when the graph has them."""
+    from kport.keras.engine.input_layer import Input, InputLayer
+    from kport.keras.engine.sequential import Sequential
+    from kport.keras.engine.training import Model
+    from kport.keras.layers import class_for_op
+
+    made = {}
+    for name, ir in graph.layers.items():
+        made[name] = class_for_op(ir.op).from_op(ir.op, name=name, trainable=ir.trainable)
+    if _is_chain(graph):
+        model = Sequential(name=graph.name)
+        spec = graph.inputs[0]
+        model.add(InputLayer(batch_input_shape=spec.shape, name=spec.name, dtype=spec.dtype))
+        for node in graph.nodes:
+            model.add(made[node.layer])
+    else:
+        tensors = {spec.name: Input(batch_shape=spec.shape, name=spec.name, dtype=spec.dtype) for spec in graph.inputs}
+        for node in graph.nodes:
+            xs = [tensors[t] for t in node.inputs]
+            many = len(xs) > 1 or getattr(graph.layers[node.layer].op, "takes_list", False)
+            out = made[node.layer](xs if many else xs[0], **_call_kwargs(node.call))
+            for name, t in zip(node.outputs, out if isinstance(out, list) else [out]):
+                tensors[name] = t
+        model = Model([tensors[s.name] for s in graph.inputs] if len(graph.inputs) > 1 else tensors[graph.inputs[0].name],
+                      [tensors[o] for o in graph.outputs] if len(graph.outputs) > 1 else tensors[graph.outputs[0]],
+                      name=graph.name)
+    if with_weights and graph.has_weights:
+        for name, layer in made.items():
+            if graph.layers[name].weights:
+                layer._set_weight_dict(dict(graph.layers[name].weights))
+    return model
+
+
+def _is_chain(graph) -> bool:
+    if graph.kind != "Sequential" or len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        return False
+    previous = graph.inputs[0].name
+    seen = set()
+    for node in graph.nodes:
+        if node.inputs != [previous] or len(node.outputs) != 1 or node.layer in seen:
+            return False
+        seen.add(node.layer)
+        previous = node.outputs[0]
+    return previous == graph.outputs[0]
+
+
+def _call_kwargs(call: dict) -> dict:
+    return {k: v for k, v in (call or {}).items() if k == "training" and isinstance(v, bool)}

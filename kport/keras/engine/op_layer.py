@@ -1,0 +1,338 @@
+"""Layers backed by a kport op: every op in the registry becomes a Keras layer class.
+
+The layer holds the op (normalized attributes) and its weights in the
+canonical Keras layout. On first real use it compiles the op's `to_torch`
+hook into a small generated torch module (a one-node IR graph through
+`kport.runtime.torch_backend.build_module`); from then on the torch
+parameters are the live weights, and `get_weights` maps them back through the
+hook's own invertible declarations (`kport.exporters.torch.state_dict`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+
+from kport.keras import initializers, regularizers
+from kport.keras.engine import training_behaviors
+from kport.keras.engine.base_layer import BASE_KWARGS, Layer
+from kport.ops import activation_fns
+from kport.ops.base import ImportContext, Op
+
+# constructor keywords some Keras versions accepted that carry no meaning for the op
+_IGNORED_KWARGS = ("p", "sigma", "kernel_constraint", "bias_constraint")
+
+
+class WeightRef:
+    """A handle on one weight of an op layer (`layer.kernel`), in the Keras layout.
+
+    `K.get_value(ref)` / `K.set_value(ref, value)` read and write it.
+    """
+
+    def __init__(self, layer: "OpLayer", weight: str):
+        self.layer = layer
+        self.weight = weight
+
+    @property
+    def name(self) -> str:
+        return f"{self.layer.name}/{self.weight}:0"
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.layer._weight_shapes[self.weight])
+
+    @property
+    def dtype(self) -> str:
+        return "float32"
+
+    @property
+    def trainable(self) -> bool:
+        return self.layer.trainable and self.weight not in self.layer.op.non_trainable_weights
+
+    def numpy(self) -> np.ndarray:
+        return self.layer._weight_dict()[self.weight]
+
+    def assign(self, value) -> None:
+        weights = self.layer._weight_dict()
+        weights[self.weight] = np.asarray(value, dtype=np.float32).reshape(self.shape)
+        self.layer._set_weight_dict(weights)
+
+    def torch_value(self):
+        import torch
+
+        return torch.from_numpy(self.numpy())
+
+    def __repr__(self) -> str:
+        return f"<WeightRef {self.name} shape={self.shape}>"
+
+
+class OpLayer(Layer):
+    """A Keras layer whose meaning is a kport op (`op_class`)."""
+
+    op_class: ClassVar[type[Op]]
+    keras_class: ClassVar[str] = ""
+
+    def __init__(self, *args, **kwargs):
+        base = {k: kwargs.pop(k) for k in list(kwargs) if k in BASE_KWARGS}
+        super().__init__(**base)
+        fields = [f.name for f in dataclasses.fields(self.op_class)]
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__} takes at most {len(fields)} positional arguments")
+        for field_name, value in zip(fields, args):
+            if field_name in kwargs:
+                raise TypeError(f"{type(self).__name__} got multiple values for {field_name!r}")
+            kwargs[field_name] = value
+        self.op, self._extras = build_op(self.op_class, self.keras_class or self.op_class.kind, kwargs, self.name)
+        self._setup_state()
+
+    def _setup_state(self) -> None:
+        self._ir_weights: dict[str, np.ndarray] = {}
+        self._weight_shapes: dict[str, tuple] = {}
+        self._modules: dict[tuple, Any] = {}
+        self._primary = None  # (module, one-node graph, {keras weight: [(param key, ParamSpec)]})
+
+    @classmethod
+    def from_op(cls, op: Op, name: str, trainable: bool = True) -> "OpLayer":
+        """Wraps an existing op (a loaded model's layer) without going through Keras arguments."""
+        layer = cls.__new__(cls)
+        Layer.__init__(layer, name=name, trainable=trainable)
+        layer.op = op
+        layer._extras = {}
+        layer._setup_state()
+        return layer
+
+    # ---- building -------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        self._weight_shapes = {k: tuple(v) for k, v in self.op.weight_shapes([tuple(s) for s in shapes]).items()}
+        self._ir_weights = {name: self._initial_value(name, shape) for name, shape in self._weight_shapes.items()}
+        self.built = True
+
+    def _initial_value(self, weight: str, shape: tuple) -> np.ndarray:
+        init = None
+        for key in initializers.keyword_for(weight):
+            if self._extras.get(key) is not None:
+                init = initializers.get(self._extras[key])
+                break
+        if init is None:
+            default = initializers.DEFAULTS.get(weight, "glorot_uniform" if len(shape) >= 2 else "zeros")
+            init = initializers.get(default)
+        return np.asarray(init(shape, "float32"), dtype=np.float32).reshape(shape)
+
+    def compute_output_shape(self, input_shape):
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        outs = [tuple(s) for s in self.op.output_shapes([tuple(s) for s in shapes])]
+        return outs[0] if len(outs) == 1 else outs
+
+    # ---- weights ------------------------------------------------------------------
+    def _weight_dict(self) -> dict[str, np.ndarray]:
+        if self._primary is None:
+            return {k: v.copy() for k, v in self._ir_weights.items()}
+        from kport.exporters.torch.state_dict import from_state_dict
+
+        module, graph, _ = self._primary
+        state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+        return {k: v.copy() for k, v in from_state_dict(graph, state).layers[self.name].weights.items()}
+
+    def _set_weight_dict(self, weights: dict[str, np.ndarray]) -> None:
+        self._ir_weights = {k: np.asarray(v, dtype=np.float32).copy() for k, v in weights.items()}
+        if self._primary is not None:
+            import torch
+
+            from kport.exporters.torch.state_dict import to_state_dict
+
+            module, graph, _ = self._primary
+            graph.layers[self.name].weights = self._ir_weights
+            state = to_state_dict(graph)
+            with torch.no_grad():
+                for key, tensor in module.state_dict().items():
+                    tensor.copy_(torch.from_numpy(np.ascontiguousarray(state[key])))
+
+    @property
+    def weights(self) -> list:
+        return [WeightRef(self, name) for name in self._weight_shapes]
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for w in self.weights if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for w in self.weights if not w.trainable]
+
+    def get_weights(self) -> list[np.ndarray]:
+        weights = self._weight_dict()
+        return [weights[name] for name in self._weight_shapes]
+
+    def set_weights(self, weights: list) -> None:
+        if len(weights) != len(self._weight_shapes):
+            raise ValueError(f"layer {self.name} expects {len(self._weight_shapes)} weights "
+                             f"({', '.join(self._weight_shapes)}), got {len(weights)}")
+        new = {}
+        for (name, shape), value in zip(self._weight_shapes.items(), weights):
+            value = np.asarray(value, dtype=np.float32)
+            if value.shape != shape:
+                raise ValueError(f"layer {self.name}: weight '{name}' has shape {shape}, got {value.shape}")
+            new[name] = value
+        self._set_weight_dict(new)
+
+    def count_params(self) -> int:
+        return int(sum(int(np.prod(s)) for s in self._weight_shapes.values()))
+
+    def __getattr__(self, item: str):
+        shapes = self.__dict__.get("_weight_shapes") or {}
+        if item in shapes:
+            return WeightRef(self, item)
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {item!r}")
+
+    # ---- torch ---------------------------------------------------------------------
+    def _module_for(self, in_shapes: list[tuple]):
+        key = tuple(tuple(s[1:]) for s in in_shapes)
+        module = self._modules.get(key)
+        if module is None:
+            module = self._compile(in_shapes)
+            self._modules[key] = module
+        return module
+
+    def _compile(self, in_shapes: list[tuple]):
+        from kport.exporters.torch.codegen import emit
+        from kport.runtime.torch_backend import build_module
+
+        graph = self._one_node_graph(in_shapes)
+        module = build_module(graph)
+        if self._primary is None:
+            params: dict[str, list] = {}
+            for sub in emit(graph).submodules:
+                for pname, spec in sub.params.items():
+                    if spec.keras_name is not None:
+                        params.setdefault(spec.keras_name, []).append((f"{sub.attr}.{pname}", spec))
+            self._primary = (module, graph, params)
+        else:
+            _tie(module, self._primary[0])
+        return module
+
+    def _one_node_graph(self, in_shapes: list[tuple]):
+        from kport.ir.graph import Graph, Layer as IRLayer, Node, TensorSpec
+
+        graph = Graph(name=self.name)
+        shapes = [(None,) + tuple(s[1:]) for s in in_shapes]
+        for i, shape in enumerate(shapes):
+            spec = TensorSpec(f"input_{i}", shape)
+            graph.inputs.append(spec)
+            graph.tensors[spec.name] = spec
+        outs = self.op.output_shapes(shapes)
+        names = [f"output_{j}" for j in range(len(outs))]
+        for name, shape in zip(names, outs):
+            graph.tensors[name] = TensorSpec(name, tuple(shape))
+        weights = self._weight_dict() if self._primary is not None else self._ir_weights
+        graph.layers[self.name] = IRLayer(self.name, self.op, weights, self.trainable)
+        graph.nodes.append(Node(self.name, [s.name for s in graph.inputs], names))
+        graph.outputs = names
+        return graph
+
+    def torch_parameters(self) -> list:
+        if not self.trainable or self._primary is None:
+            return []
+        module, _, params = self._primary
+        named = dict(module.named_parameters())
+        out = []
+        for weight, entries in params.items():
+            if weight in self.op.non_trainable_weights:
+                continue
+            out.extend(named[key] for key, spec in entries if key in named)
+        return out
+
+    def regularized_parameters(self) -> list[tuple[Any, Any]]:
+        """(regularizer, torch parameter) pairs; l1/l2 sums do not depend on the layout."""
+        if self._primary is None:
+            return []
+        module, _, params = self._primary
+        named = dict(module.named_parameters())
+        out = []
+        for weight, entries in params.items():
+            reg = None
+            for key in initializers.keyword_for(weight):
+                reg = reg or regularizers.get(self._extras.get(key.replace("_initializer", "_regularizer")))
+            if reg is not None:
+                out.extend((reg, named[key]) for key, spec in entries if key in named and not spec.extra)
+        return out
+
+    @property
+    def losses(self) -> list:
+        out = [loss() if callable(loss) else loss for loss in self._losses]
+        if self.trainable:
+            out.extend(reg(p) for reg, p in self.regularized_parameters())
+        return out
+
+    def ensure_compiled(self, in_shapes: list[tuple]) -> None:
+        """Builds the torch module now (the optimizer needs the parameters before the first step)."""
+        if not training_behaviors.is_training_only(self.op):
+            self._module_for(in_shapes)
+
+    def call(self, inputs, training=None):
+        xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if training_behaviors.is_training_only(self.op):
+            return training_behaviors.run(self.op, xs[0], bool(training), self)
+        module = self._module_for([(None,) + tuple(x.shape[1:]) for x in xs])
+        out = module(*xs)
+        return list(out) if isinstance(out, tuple) else out
+
+    # ---- config ---------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for key, value in self.op.keras_config("tf.keras").items():
+            if key in ("activation", "recurrent_activation") and isinstance(value, str):
+                value = activation_fns.keras_name(value)
+            config[key] = list(value) if isinstance(value, tuple) else value
+        for key, value in self._extras.items():
+            if isinstance(value, (str, int, float)) or value is None:
+                config[key] = value
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "OpLayer":
+        return cls(**config)
+
+
+def build_op(op_class: type[Op], class_name: str, kwargs: dict, name: str) -> tuple[Op, dict]:
+    """Turns Keras constructor keywords (any era's spelling) into an op and its engine extras.
+
+    Returns:
+        (op, extras): extras are the initializers, regularizers and constraints by keyword.
+
+    Raises:
+        TypeError: a keyword the layer does not understand (as Keras does).
+    """
+    from kport.importers.keras1_legacy import normalize_layer
+
+    ctx = ImportContext(layer=name, keras_major=2, flavor="tf.keras")
+    config = {k: _activation_name(v) if k in ("activation", "recurrent_activation") else v
+              for k, v in kwargs.items()}
+    _, config = normalize_layer(class_name, dict(config), ctx)
+    extras = {k: config.pop(k) for k in list(config)
+              if k.endswith(("_initializer", "_regularizer", "_constraint"))}
+    fields = {f.name for f in dataclasses.fields(op_class)}
+    unknown = [k for k in config if k not in fields and k not in _IGNORED_KWARGS]
+    if unknown:
+        raise TypeError(f"{class_name}: keyword argument not understood: {unknown[0]!r}")
+    return op_class.from_keras(config, ctx), extras
+
+
+def _activation_name(value: Any) -> Any:
+    """Keras accepts activation functions too (`activation=keras.activations.relu`)."""
+    if callable(value):
+        name = getattr(value, "__name__", None)
+        if name in activation_fns.NUMPY or name in activation_fns.ALIASES:
+            return name
+        raise TypeError(f"activation {value!r} is not a built-in Keras activation; "
+                        "use an Activation-free layer followed by a custom Layer")
+    return value
+
+
+def _tie(module, primary) -> None:
+    """Makes `module` use the very parameters of `primary` (a shared layer called on another shape)."""
+    for key, param in primary.named_parameters():
+        owner_path, _, attr = key.rpartition(".")
+        owner = module.get_submodule(owner_path) if owner_path else module
+        setattr(owner, attr, param)

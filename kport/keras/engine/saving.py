@@ -1,0 +1,148 @@
+"""Persistence through kport's own Keras writers and readers.
+
+`model.save('m.h5')` writes a tf.keras HDF5 file (`kport.exporters.keras.legacy_h5_file`),
+`.keras` a Keras 3 zip (`keras3_file`); `load_model` reads any Keras file
+through `kport.load`. `save_weights` writes the Keras 2 weights layout
+(`layer_names` / `weight_names`), which every Keras 2 loads.
+"""
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+
+from kport.keras.engine.ir_export import ENGINE_KERAS_VERSION, from_graph, to_graph
+
+
+def save_model(model, filepath, save_format: str | None = None) -> None:
+    """Writes the architecture and weights (`.keras`: Keras 3 zip; otherwise tf.keras HDF5)."""
+    path = str(filepath)
+    graph = to_graph(model)
+    if save_format == "keras" or path.endswith(".keras"):
+        from kport.exporters.keras.keras3_file import write_keras
+
+        write_keras(graph, path)
+        return
+    from kport.exporters.keras.legacy_h5_file import write_h5
+
+    write_h5(graph, path)
+
+
+def load_model(filepath, custom_objects=None, compile: bool = True, **kwargs):  # noqa: A002 - Keras name
+    """Reads any Keras model file kport understands into an engine model (uncompiled)."""
+    import kport
+
+    return from_graph(kport.load(str(filepath)))
+
+
+def model_config(model) -> dict:
+    """`{class_name, config}` in tf.keras spelling (a Sequential lists its layers; else Functional)."""
+    from kport.exporters.keras.layer_config import functional_config
+    from kport.keras.engine.sequential import Sequential
+
+    graph = to_graph(model)
+    config, _ = functional_config(graph, flavor="tf.keras")
+    if isinstance(model, Sequential):
+        layers = [{"class_name": entry["class_name"], "config": entry["config"]} for entry in config["layers"]]
+        return {"class_name": "Sequential", "config": {"name": model.name, "layers": layers}}
+    return {"class_name": "Functional", "config": config}
+
+
+def to_json(model, **kwargs) -> str:
+    document = dict(model_config(model), keras_version=ENGINE_KERAS_VERSION, backend="tensorflow")
+    return json.dumps(document, **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects=None):
+    """Builds a freshly initialized model from a `to_json()` string of any Keras era."""
+    return model_from_config(json.loads(json_string))
+
+
+def model_from_config(document: dict, custom_objects=None):
+    from kport.importers import keras_config
+    from kport.importers.provenance import describe
+
+    source, ctx = describe(None, "json", document.get("keras_version", ENGINE_KERAS_VERSION), document.get("backend"))
+    graph = keras_config.build_graph(document, source, ctx)
+    return from_graph(graph, with_weights=False)
+
+
+# ---- weights -----------------------------------------------------------------------------------
+def _weight_layers(model) -> list:
+    """Leaf layers in model order (nested models expanded), each with a name, op and weights dict."""
+    out = []
+    for layer in model.all_layers():
+        if hasattr(layer, "_weight_dict"):
+            weights = layer._weight_dict()
+            op = layer.op
+        else:
+            weights = {getattr(p, "keras_name", f"w{i}").split("/")[-1]: v
+                       for i, (p, v) in enumerate(zip(layer.weights, layer.get_weights()))}
+            op = None
+        out.append((layer, SimpleNamespace(name=layer.name, op=op, weights=weights)))
+    return out
+
+
+def save_weights(model, filepath) -> None:
+    """Writes the Keras 2 HDF5 weights layout (one group per layer, `weight_names` in Keras order)."""
+    import h5py
+
+    from kport.exporters.keras.legacy_h5_file import write_weight_groups
+    from kport.util.atomic import atomic_write
+
+    entries = [(layer.name, view) for layer, view in _weight_layers(model)]
+    with atomic_write(str(filepath)) as tmp:
+        with h5py.File(tmp, "w") as f:
+            write_weight_groups(f, entries)
+
+
+def load_weights(model, filepath, by_name: bool = False, skip_mismatch: bool = False) -> None:
+    """Loads Keras 2 HDF5 weights (a save_weights file or a full-model `.h5`) by layer order or by name."""
+    import h5py
+
+    path = str(filepath)
+    with h5py.File(path, "r") as f:
+        group = f["model_weights"] if "model_weights" in f else f
+        if "layer_names" not in group.attrs:
+            return _load_other_layout(model, path)
+        saved = []
+        for raw in group.attrs["layer_names"]:
+            name = raw.decode() if isinstance(raw, bytes) else str(raw)
+            g = group[name]
+            wnames = [w.decode() if isinstance(w, bytes) else str(w) for w in g.attrs.get("weight_names", [])]
+            saved.append((name, [np.asarray(g[w]) for w in wnames]))
+    layers = [layer for layer, _ in _weight_layers(model)]
+    if by_name:
+        by = dict(saved)
+        for layer in layers:
+            if layer.name in by and by[layer.name]:
+                _assign(layer, by[layer.name], skip_mismatch)
+        return
+    with_weights = [(n, a) for n, a in saved if a]
+    targets = [layer for layer in layers if layer.weights]
+    if len(with_weights) != len(targets):
+        raise ValueError(f"You are trying to load a weight file containing {len(with_weights)} layers into a model "
+                         f"with {len(targets)} layers.")
+    for layer, (_, arrays) in zip(targets, with_weights):
+        _assign(layer, arrays, skip_mismatch)
+
+
+def _assign(layer, arrays: list, skip_mismatch: bool) -> None:
+    shapes = [tuple(w.shape) for w in layer.weights]
+    if skip_mismatch and [tuple(a.shape) for a in arrays] != shapes:
+        return
+    layer.set_weights(arrays)
+
+
+def _load_other_layout(model, path: str) -> None:
+    """Other eras' weight files (Keras 3 `.weights.h5`, Keras 1 layouts) through kport's importer."""
+    from kport.importers.weights_file import bind_weights_file
+
+    graph = to_graph(model)
+    for layer in graph.layers.values():
+        layer.weights = {}
+    bind_weights_file(graph, path, model_config=model_config(model))
+    for layer in model.all_layers():
+        if layer.name in graph.layers and graph.layers[layer.name].weights:
+            layer._set_weight_dict(dict(graph.layers[layer.name].weights))

@@ -1,0 +1,319 @@
+"""`keras.optimizers`: the Keras 2 optimizers, update formulas as multi-backend Keras 2.2 wrote them.
+
+The engine follows the Keras 2.2 formulas (kept in tf_keras as
+`tf_keras.src.optimizers.optimizer_v1`), not torch's nor Keras 3's, because
+those are what models of that era were trained with:
+- SGD: v = momentum*v - lr*g; nesterov: p += momentum*v - lr*g, else p += v.
+- RMSprop: a = rho*a + (1-rho)*g^2; p -= lr*g / (sqrt(a) + eps)  (eps outside the sqrt).
+- Adagrad: a += g^2 (from zero); p -= lr*g / (sqrt(a) + eps).
+- Adadelta: a = rho*a + (1-rho)*g^2; u = g*sqrt(d + eps)/sqrt(a + eps); p -= lr*u; d = rho*d + (1-rho)*u^2.
+- Adam: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); p -= lr_t*m / (sqrt(v) + eps)  ("epsilon hat");
+  amsgrad uses max(vhat, v).
+- Adamax: lr_t = lr/(1-b1^t); u = max(b2*u, |g|); p -= lr_t*m / (u + eps).
+- Nadam: Dozat's schedule with momentum cache 0.96^(t*schedule_decay).
+`decay` scales lr by 1/(1 + decay*iterations); `clipnorm` clips each gradient's
+norm, `clipvalue` each element. eps defaults to K.epsilon() = 1e-7.
+`lr` and `learning_rate` are both accepted.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from kport.keras import backend as K
+
+
+class Optimizer:
+    """Base optimizer: hyper-parameters as torch scalars (`K.get_value(opt.lr)` works), slots per parameter."""
+
+    _hyper: tuple[str, ...] = ()
+
+    def __init__(self, lr: float | None = None, learning_rate: float | None = None, decay: float = 0.0,
+                 clipnorm: float | None = None, clipvalue: float | None = None, default_lr: float = 0.01,
+                 **kwargs):
+        unknown = set(kwargs) - {"name", "epsilon_is_none"}
+        if unknown:
+            raise TypeError(f"Unexpected keyword argument passed to optimizer: {sorted(unknown)[0]}")
+        value = learning_rate if learning_rate is not None else (lr if lr is not None else default_lr)
+        self._lr = K.variable(float(value), name="lr")
+        self._lr.requires_grad_(False)
+        self.decay = K.variable(float(decay), name="decay")
+        self.decay.requires_grad_(False)
+        self.initial_decay = float(decay)
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.iterations = 0
+        self._slots: dict[int, dict[str, Any]] = {}
+
+    # Keras exposes the learning rate as `lr` and (tf.keras) `learning_rate`
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        K.set_value(self._lr, float(K.get_value(value)))
+
+    learning_rate = lr
+
+    def current_lr(self) -> float:
+        """The learning rate of the next step, with `decay` applied (float32 like Keras)."""
+        lr = float(self._lr)
+        if self.initial_decay > 0:
+            lr = lr * (1.0 / (1.0 + float(self.decay) * self.iterations))
+        return lr
+
+    def _clip(self, grads: list) -> list:
+        import torch
+
+        if self.clipnorm is not None and self.clipnorm > 0:
+            clipped = []
+            for g in grads:
+                norm = torch.sqrt((g * g).sum())
+                clipped.append(g * self.clipnorm / torch.maximum(norm, torch.tensor(self.clipnorm, dtype=g.dtype)))
+            grads = clipped
+        if self.clipvalue is not None and self.clipvalue > 0:
+            grads = [torch.clamp(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def apply_gradients(self, params: list, grads: list) -> None:
+        """One Keras update of every parameter; then `iterations` += 1."""
+        import torch
+
+        with torch.no_grad():
+            grads = self._clip([torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)])
+            lr = self.current_lr()
+            self.iterations += 1
+            self._begin_step(self.iterations)
+            for p, g in zip(params, grads):
+                slots = self._slots.get(id(p))
+                if slots is None:
+                    slots = self._slots[id(p)] = self._make_slots(p)
+                new_p = self._update(p, g, slots, lr, self.iterations)
+                constraint = getattr(p, "constraint", None)
+                if constraint is not None:
+                    new_p = constraint(new_p)
+                p.copy_(new_p)
+
+    def _begin_step(self, t: int) -> None:
+        """Per-step state shared by all parameters (Nadam's momentum schedule)."""
+
+    def _make_slots(self, p) -> dict:
+        return {}
+
+    def _update(self, p, g, slots: dict, lr: float, t: int):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        config = {"lr": float(self._lr), "decay": self.initial_decay}
+        config.update({name: getattr(self, name) for name in self._hyper})
+        if self.clipnorm is not None:
+            config["clipnorm"] = self.clipnorm
+        if self.clipvalue is not None:
+            config["clipvalue"] = self.clipvalue
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Optimizer":
+        return cls(**config)
+
+    def get_weights(self) -> list:
+        """The iteration count then every slot, parameter by parameter (numpy)."""
+        out = [self.iterations]
+        for slots in self._slots.values():
+            out.extend(K.get_value(v) for v in slots.values())
+        return out
+
+
+def _zeros(p):
+    import torch
+
+    return torch.zeros_like(p)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum, Nesterov momentum and decay."""
+
+    _hyper = ("momentum", "nesterov")
+
+    def __init__(self, lr=None, momentum: float = 0.0, decay: float = 0.0, nesterov: bool = False, **kwargs):
+        super().__init__(lr=lr, decay=decay, default_lr=0.01, **kwargs)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def _make_slots(self, p):
+        return {"moment": _zeros(p)}
+
+    def _update(self, p, g, slots, lr, t):
+        v = self.momentum * slots["moment"] - lr * g
+        slots["moment"] = v
+        return p + self.momentum * v - lr * g if self.nesterov else p + v
+
+
+class RMSprop(Optimizer):
+    _hyper = ("rho", "epsilon")
+
+    def __init__(self, lr=None, rho: float = 0.9, epsilon: float | None = None, decay: float = 0.0, **kwargs):
+        super().__init__(lr=lr, decay=decay, default_lr=0.001, **kwargs)
+        self.rho = float(rho)
+        self.epsilon = K.epsilon() if epsilon is None else float(epsilon)
+
+    def _make_slots(self, p):
+        return {"accumulator": _zeros(p)}
+
+    def _update(self, p, g, slots, lr, t):
+        a = self.rho * slots["accumulator"] + (1.0 - self.rho) * g * g
+        slots["accumulator"] = a
+        return p - lr * g / (a.sqrt() + self.epsilon)
+
+
+class Adagrad(Optimizer):
+    _hyper = ("epsilon",)
+
+    def __init__(self, lr=None, epsilon: float | None = None, decay: float = 0.0, **kwargs):
+        kwargs.pop("initial_accumulator_value", None)  # tf.keras spelling; Keras 2.2 starts at zero
+        super().__init__(lr=lr, decay=decay, default_lr=0.01, **kwargs)
+        self.epsilon = K.epsilon() if epsilon is None else float(epsilon)
+
+    def _make_slots(self, p):
+        return {"accumulator": _zeros(p)}
+
+    def _update(self, p, g, slots, lr, t):
+        a = slots["accumulator"] + g * g
+        slots["accumulator"] = a
+        return p - lr * g / (a.sqrt() + self.epsilon)
+
+
+class Adadelta(Optimizer):
+    _hyper = ("rho", "epsilon")
+
+    def __init__(self, lr=None, rho: float = 0.95, epsilon: float | None = None, decay: float = 0.0, **kwargs):
+        super().__init__(lr=lr, decay=decay, default_lr=1.0, **kwargs)
+        self.rho = float(rho)
+        self.epsilon = K.epsilon() if epsilon is None else float(epsilon)
+
+    def _make_slots(self, p):
+        return {"accumulator": _zeros(p), "delta_accumulator": _zeros(p)}
+
+    def _update(self, p, g, slots, lr, t):
+        a = self.rho * slots["accumulator"] + (1.0 - self.rho) * g * g
+        d = slots["delta_accumulator"]
+        update = g * (d + self.epsilon).sqrt() / (a + self.epsilon).sqrt()
+        slots["accumulator"] = a
+        slots["delta_accumulator"] = self.rho * d + (1.0 - self.rho) * update * update
+        return p - lr * update
+
+
+class Adam(Optimizer):
+    _hyper = ("beta_1", "beta_2", "epsilon", "amsgrad")
+
+    def __init__(self, lr=None, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float | None = None,
+                 decay: float = 0.0, amsgrad: bool = False, **kwargs):
+        super().__init__(lr=lr, decay=decay, default_lr=0.001, **kwargs)
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = K.epsilon() if epsilon is None else float(epsilon)
+        self.amsgrad = bool(amsgrad)
+
+    def _make_slots(self, p):
+        slots = {"m": _zeros(p), "v": _zeros(p)}
+        if self.amsgrad:
+            slots["vhat"] = _zeros(p)
+        return slots
+
+    def _update(self, p, g, slots, lr, t):
+        lr_t = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
+        m = self.beta_1 * slots["m"] + (1.0 - self.beta_1) * g
+        v = self.beta_2 * slots["v"] + (1.0 - self.beta_2) * g * g
+        slots["m"], slots["v"] = m, v
+        if self.amsgrad:
+            import torch
+
+            slots["vhat"] = torch.maximum(slots["vhat"], v)
+            v = slots["vhat"]
+        return p - lr_t * m / (v.sqrt() + self.epsilon)
+
+
+class Adamax(Optimizer):
+    _hyper = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(self, lr=None, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float | None = None,
+                 decay: float = 0.0, **kwargs):
+        super().__init__(lr=lr, decay=decay, default_lr=0.002, **kwargs)
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = K.epsilon() if epsilon is None else float(epsilon)
+
+    def _make_slots(self, p):
+        return {"m": _zeros(p), "u": _zeros(p)}
+
+    def _update(self, p, g, slots, lr, t):
+        import torch
+
+        lr_t = lr / (1.0 - self.beta_1 ** t)
+        m = self.beta_1 * slots["m"] + (1.0 - self.beta_1) * g
+        u = torch.maximum(self.beta_2 * slots["u"], g.abs())
+        slots["m"], slots["u"] = m, u
+        return p - lr_t * m / (u + self.epsilon)
+
+
+class Nadam(Optimizer):
+    """Keras 2 Nadam (no `decay`; Dozat's warming momentum schedule)."""
+
+    _hyper = ("beta_1", "beta_2", "epsilon", "schedule_decay")
+
+    def __init__(self, lr=None, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float | None = None,
+                 schedule_decay: float = 0.004, **kwargs):
+        super().__init__(lr=lr, default_lr=0.002, **kwargs)
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = K.epsilon() if epsilon is None else float(epsilon)
+        self.schedule_decay = float(schedule_decay)
+        self.m_schedule = 1.0
+        self._step: dict[str, float] = {}
+
+    def _begin_step(self, t):
+        cache_t = self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.schedule_decay))
+        cache_t_1 = self.beta_1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.schedule_decay))
+        schedule_new = self.m_schedule * cache_t
+        self._step = {"cache_t": cache_t, "cache_t_1": cache_t_1, "schedule_new": schedule_new,
+                      "schedule_next": schedule_new * cache_t_1}
+        self.m_schedule = schedule_new
+
+    def _make_slots(self, p):
+        return {"m": _zeros(p), "v": _zeros(p)}
+
+    def _update(self, p, g, slots, lr, t):
+        s = self._step
+        g_prime = g / (1.0 - s["schedule_new"])
+        m = self.beta_1 * slots["m"] + (1.0 - self.beta_1) * g
+        m_prime = m / (1.0 - s["schedule_next"])
+        v = self.beta_2 * slots["v"] + (1.0 - self.beta_2) * g * g
+        v_prime = v / (1.0 - self.beta_2 ** t)
+        slots["m"], slots["v"] = m, v
+        m_bar = (1.0 - s["cache_t"]) * g_prime + s["cache_t_1"] * m_prime
+        return p - lr * m_bar / (v_prime.sqrt() + self.epsilon)
+
+
+sgd, rmsprop, adagrad, adadelta, adam, adamax, nadam = SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta, "adam": Adam,
+            "adamax": Adamax, "nadam": Nadam}
+
+
+def get(identifier: Any) -> Optimizer:
+    """Resolves an optimizer from a name, a Keras config dict or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    if isinstance(identifier, dict):
+        cls = _BY_NAME.get(str(identifier.get("class_name", "")).lower())
+        if cls is not None:
+            return cls(**identifier.get("config", {}))
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+
+
+def serialize(optimizer: Optimizer) -> dict:
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config: dict) -> Optimizer:
+    return get(config)
