@@ -151,3 +151,12 @@ def test_sharded_weights_with_a_missing_shard(tmp_path):
     with pytest.raises(FormatError) as err:
         kport.load(fixture("keras3", e["files"]["json"]), weights=str(copy))
     assert "mlp_dense.sharded_00001.weights.h5" in str(err.value) and str(copy) in str(err.value)
+
+
+def test_structure_only_graph_survives_a_kport_round_trip(tmp_path):
+    graph = kport.load(fixture("keras3", entry("mlp_dense", "keras3")["files"]["json"]))
+    kport.save(graph, tmp_path / "arch.kport")
+    again = kport.load(str(tmp_path / "arch.kport"))
+    assert not again.has_weights and set(again.layers) == {"hidden", "probs"}
+    with pytest.raises(WeightError):
+        kport.run(again, [np.zeros((1, 6), np.float32)])

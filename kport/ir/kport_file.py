@@ -85,6 +85,7 @@ def to_document(graph: Graph) -> tuple[dict, dict[str, np.ndarray]]:
                        "trainable": layer.trainable, "scope": list(layer.scope)})
     doc = {
         "format": "kport", "format_version": FORMAT_VERSION, "name": graph.name, "kind": graph.kind,
+        "has_weights": graph.has_weights,
         "source": dataclasses.asdict(graph.source),
         "inputs": [_spec(t) for t in graph.inputs],
         "outputs": list(graph.outputs),
@@ -105,7 +106,8 @@ def from_document(doc: dict, arrays: dict[str, np.ndarray], path: str | None = N
     if doc.get("format_version", 0) > FORMAT_VERSION:
         raise FormatError(f"written by a newer kport (format {doc['format_version']})", path=path,
                           hint="upgrade kport")
-    g = Graph(name=doc["name"], kind=doc.get("kind", "Functional"), source=SourceInfo(**doc["source"]))
+    g = Graph(name=doc["name"], kind=doc.get("kind", "Functional"), source=SourceInfo(**doc["source"]),
+              has_weights=doc.get("has_weights", True))
     for entry in doc["layers"]:
         try:
             op_cls = op_for_kind(entry["kind"])
