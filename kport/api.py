@@ -165,6 +165,8 @@ def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True
     start = time.perf_counter()
     target = _target(to)
     graph = _load(src, weights)
+    if to != "kport":  # a structure-only graph may be saved as .kport, not exported
+        graph.require_weights(f"convert to {to}")
     source = os.fspath(src) if not hasattr(src, "nodes") else (graph.source.path or graph.name)
     if dst is None:
         if hasattr(src, "nodes"):

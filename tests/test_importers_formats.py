@@ -160,3 +160,11 @@ def test_structure_only_graph_survives_a_kport_round_trip(tmp_path):
     assert not again.has_weights and set(again.layers) == {"hidden", "probs"}
     with pytest.raises(WeightError):
         kport.run(again, [np.zeros((1, 6), np.float32)])
+
+
+def test_structure_only_graph_refuses_to_convert(tmp_path):
+    path = fixture("keras3", entry("mlp_dense", "keras3")["files"]["json"])
+    with pytest.raises(WeightError) as err:
+        kport.convert(path, tmp_path / "m.onnx", to="onnx")
+    assert path in str(err.value) and "weights" in str(err.value)
+    assert not (tmp_path / "m.onnx").exists()

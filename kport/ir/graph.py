@@ -118,7 +118,7 @@ class Graph:
         if not self.has_weights:
             from kport.errors import WeightError
 
-            raise WeightError(f"cannot {action} the model: it was read without weights", path=self.source.path,
+            raise WeightError(f"cannot {action}: the model was read without its weights", path=self.source.path,
                               hint="give the weights file too (--weights / weights=...)")
 
     @property
