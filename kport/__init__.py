@@ -14,7 +14,9 @@ def load(path, weights=None, **options):
     Args:
         path: a Keras `.h5`/`.keras`/JSON file, a `.kport` file or a Theano pickle.
         weights: separate weights for an architecture-only file.
-        **options: format-specific options.
+        **options: format-specific options (`arch` for Theano parameter pickles), and
+            `layout`: 'keep' (default) or 'channels_last' to move a channels_first
+            (Theano-era) model to channels_last (see kport.ir.layout).
 
     Returns:
         kport.ir.Graph
@@ -22,12 +24,23 @@ def load(path, weights=None, **options):
     from kport.importers.detect import sniff
     from kport.ir import kport_file
 
-    if kport_file.is_kport_file(path):
-        return kport_file.load(path)
-    sniff(str(path))
-    from kport.importers import load_model
+    layout = options.pop("layout", "keep")  # 'channels_last' moves a channels_first model to NHWC
+    if layout not in ("keep", "channels_last"):
+        from kport.errors import KportError
 
-    return load_model(path, weights, **options)
+        raise KportError(f"unknown layout '{layout}'", hint="use 'keep' or 'channels_last'")
+    if kport_file.is_kport_file(path):
+        graph = kport_file.load(path)
+    else:
+        sniff(str(path))
+        from kport.importers import load_model
+
+        graph = load_model(path, weights, **options)
+    if layout == "channels_last":
+        from kport.ir.layout import to_channels_last
+
+        graph = to_channels_last(graph)
+    return graph
 
 
 def save(graph, path):

@@ -90,3 +90,36 @@ def test_keras1_theano_file_is_recognised():
     graph = _load(str(LEGACY / "keras122" / "conv2d_th.h5"), None)
     assert graph.source.keras_major == 1
     assert graph.source.backend == "theano"  # inferred: no ':0' in the weight names
+
+
+def _h5_cases():
+    return [p for p in _cases() if p.values[2].endswith(".h5")]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime"])
+@pytest.mark.parametrize("folder,case,fname,weights,arch", _h5_cases())
+def test_layout_channels_last_matches_theano(folder, case, fname, weights, arch, backend):
+    from kport.ir.layout import channels_last_axes
+
+    graph = kport.load(str(folder / fname), layout="channels_last")
+    inputs, outputs = _expected(folder, case)
+    inputs = [np.transpose(x, channels_last_axes(x.ndim)) if s.name in graph.moved_inputs else x
+              for x, s in zip(inputs, graph.inputs)]
+    outputs = [np.transpose(y, channels_last_axes(y.ndim)) if t in graph.moved_outputs else y
+               for y, t in zip(outputs, graph.outputs)]
+    if case.endswith(("_th", "_cf")):  # a channels_first model: its input really moved
+        assert graph.moved_inputs, f"{fname}: no input moved to channels_last"
+        assert all(getattr(layer.op, "data_format", "channels_last") == "channels_last"
+                   for layer in graph.layers.values() if layer.op.kind in ("Conv2D", "MaxPooling2D", "BatchNormalization"))
+    got = kport.run(graph, inputs) if backend == "numpy" else run_onnx(graph, inputs)
+    assert_close(got, outputs, f"{folder.name}/{fname} channels_last on {backend}")
+
+
+def test_layout_moves_flatten_dense_rows_without_transposes():
+    graph = kport.load(str(LEGACY / "keras122" / "conv2d_th.h5"), layout="channels_last")
+    assert not any(layer.op.kind == "Permute" for layer in graph.layers.values())
+    original = kport.load(str(LEGACY / "keras122" / "conv2d_th.h5"))
+    dense = [name for name, layer in graph.layers.items() if layer.op.kind == "Dense"][0]
+    # same rows, another order: the CHW flatten became HWC
+    a, b = original.layers[dense].weights["kernel"], graph.layers[dense].weights["kernel"]
+    assert not np.array_equal(a, b) and np.array_equal(np.sort(a, axis=0), np.sort(b, axis=0))

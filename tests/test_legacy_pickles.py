@@ -99,3 +99,17 @@ def test_joblib_sidecar_arrays_load(name, count, first):
     assert len(params) == count and params[0][1].shape == first
     side = np.load(path.parent / f"{name}_01.npy")
     np.testing.assert_array_equal(params[0][1], side)
+
+
+@pytest.mark.parametrize("layout", ["keep", "channels_last"])
+@pytest.mark.parametrize("fname", ["params_conv_th_py2.py2p0.pkl", "params_conv_th_py2.py2p2.pkl"])
+def test_python2_parameter_pickles_bind(fname, layout):
+    # real Python 2.7 pickles: protocol 0 shared variables, and a protocol 2 dict (unordered in Python 2)
+    folder = ROOT / "fixtures" / "legacy" / "keras122_py27"
+    graph = kport.load(str(folder / fname), arch=str(folder / "params_conv_th_py2.json"), layout=layout)
+    data = np.load(folder / "conv_th_py2.npz")
+    x = data["input_0"]
+    if layout == "channels_last":
+        assert graph.moved_inputs
+        x = np.transpose(x, (0, 2, 3, 1))
+    np.testing.assert_allclose(kport.run(graph, [x])[0], data["output_0"], rtol=1e-4, atol=1e-5)

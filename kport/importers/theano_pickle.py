@@ -343,4 +343,23 @@ def _by_layer_name(params, layers) -> dict | None:
         if owner is None:
             return None
         result.setdefault(owner, []).append((pname, arr))
+    for owner, items in result.items():
+        ranks = [_suffix_rank(pname[len(owner) + 1:]) for pname, _ in items]
+        if None not in ranks:  # a dict (unordered in Python 2) loses Keras's order: restore it
+            result[owner] = [item for _, item in sorted(zip(ranks, items), key=lambda p: p[0])]
     return result
+
+
+# Keras 1 weight-name suffixes in the order layers created them
+SUFFIX_ORDER = ["W", "W_carry", "depthwise_kernel", "pointwise_kernel", "U", "b", "b_carry", "gamma", "beta",
+                "running_mean", "running_std", "t_left", "a_left", "t_right", "a_right", "alphas", "betas"]
+GATE_ORDER = ["i", "c", "f", "o", "z", "r", "h"]  # LSTM i,c,f,o; GRU z,r,h; each gate W, U, b
+
+
+def _suffix_rank(suffix: str):
+    if suffix in SUFFIX_ORDER:
+        return (0, SUFFIX_ORDER.index(suffix), 0)
+    piece, _, gate = suffix.partition("_")
+    if piece in ("W", "U", "b") and gate in GATE_ORDER:
+        return (1, GATE_ORDER.index(gate), "WUb".index(piece))
+    return None

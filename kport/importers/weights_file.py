@@ -55,6 +55,11 @@ def bind_weights_file(graph: Graph, path: str, model_config: dict | None = None)
         elif "layer_names" in group.attrs or "layer_names0" in group.attrs:
             store = None
             groups = read_weight_groups(group)
+        elif "nb_layers" in group.attrs:  # Keras 0.x: layer_{k}/param_{p}, by model position
+            from kport.importers.keras1_legacy import read_keras0_weights
+
+            store = None
+            groups = read_keras0_weights(group, graph)
         else:
             raise FormatError("HDF5 file holds no Keras weights (no layer_names, no vars groups)", path=path,
                               hint="give the file written by model.save_weights() or model.save()")
