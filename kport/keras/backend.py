@@ -93,7 +93,9 @@ def as_tensor(x: Any, dtype: str | None = None):
     arr = np.asarray(x)
     if dtype is None and arr.dtype == np.float64:
         dtype = _FLOATX
-    t = torch.from_numpy(np.ascontiguousarray(arr))
+    if not arr.flags.c_contiguous or not arr.flags.writeable:
+        arr = arr.copy()  # (np.ascontiguousarray would turn a scalar into shape (1,))
+    t = torch.from_numpy(arr)
     return t.to(_dtype(dtype)) if dtype else t
 
 
