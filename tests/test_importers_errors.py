@@ -192,3 +192,31 @@ def test_unknown_content(tmp_path):
     path = tmp_path / "model.h5"
     path.write_bytes(b"GIF89a not a model at all")
     raises(FormatError, path, "not a Keras model file")
+
+
+def test_damaged_model_config_text(tmp_path):
+    data = bytearray(Path(file_of("nested_multi", "tfkeras", "h5")).read_bytes())
+    at = data.index(b'"inbound_nodes"')
+    data[at:at + 4] = b"\x00\x07\x00\x07"
+    path = tmp_path / "damaged.h5"
+    path.write_bytes(bytes(data))
+    raises(FormatError, path, "damaged")
+
+
+@pytest.mark.parametrize("producer,fmt", [("tfkeras", "h5"), ("keras3", "h5"), ("keras3", "keras"),
+                                          ("tfkeras", "keras")])
+def test_random_corruption_never_escapes_as_a_raw_error(producer, fmt, tmp_path):
+    """Overwritten byte runs anywhere in a real file: kport loads it or raises a KportError."""
+    data = Path(file_of("nested_multi", producer, fmt)).read_bytes()
+    rng = np.random.default_rng(2024)
+    path = tmp_path / f"corrupt.{fmt}"
+    for _ in range(40):
+        damaged = bytearray(data)
+        start = int(rng.integers(0, len(data) - 64))
+        run = int(rng.choice([8, 64, 512]))
+        damaged[start:start + run] = rng.integers(0, 256, size=len(damaged[start:start + run]), dtype=np.uint8).tobytes()
+        path.write_bytes(bytes(damaged))
+        try:
+            kport.load(str(path))
+        except KportError as err:
+            assert str(path) in str(err)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kport.errors import FormatError
-from kport.importers import keras_config
+from kport.importers import damage, keras_config
 from kport.importers.hdf5_attrs import read_attr, read_json_attr, read_str_list
 from kport.ir.graph import Graph, SourceInfo
 from kport.ops.base import ImportContext
@@ -90,16 +90,20 @@ def load_h5(path: str, weights: str | None = None) -> Graph:
         weights: an optional separate weights file overriding the stored ones.
     """
     with open_h5(path) as f:
-        model_cfg = read_json_attr(f, "model_config")
+        with damage.reading(path):
+            model_cfg = read_json_attr(f, "model_config")
         if model_cfg is None:
             raise FormatError("HDF5 file has no model architecture (model_config)", path=path,
                               hint="this looks like a weights-only file: pass the architecture JSON and give "
                                    "this file with --weights")
-        source, ctx = describe(f, path)
+        with damage.reading(path):
+            source, ctx = describe(f, path)
         graph = build(model_cfg, source, ctx)
         if weights is None:
-            group = f["model_weights"] if "model_weights" in f else f
-            keras_config.bind_weights(graph, read_weight_groups(group))
+            with damage.reading(path):
+                group = f["model_weights"] if "model_weights" in f else f
+                groups = read_weight_groups(group)
+            keras_config.bind_weights(graph, groups)
     if weights is not None:
         from kport.importers.weights_file import bind_weights_file
 

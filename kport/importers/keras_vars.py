@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kport.errors import FormatError, WeightError
-from kport.importers import keras_config
+from kport.importers import damage, keras_config
 from kport.ir.graph import Graph
 
 # sub-objects of one layer, in the order Keras lists their weights
@@ -78,9 +78,10 @@ def read_h5_store(h5, path: str, store: VarsStore | None = None) -> VarsStore:
             arrays = {int(k): _read_dataset(obj[k], path, name) for k in obj.keys() if k.isdigit()}
             store.add(name, arrays, _str_attr(obj, "name"))
 
-    h5.visititems(visit)
-    if "vars" in h5:  # the root model's own group
-        visit("vars", h5["vars"])
+    with damage.reading(path):
+        h5.visititems(visit)
+        if "vars" in h5:  # the root model's own group
+            visit("vars", h5["vars"])
     return store
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from kport.errors import FormatError, WeightError
-from kport.importers import keras_config, keras_vars
+from kport.importers import damage, keras_config, keras_vars
 from kport.importers.detect import sniff
 from kport.ir.graph import Graph
 
@@ -48,7 +48,7 @@ def bind_weights_file(graph: Graph, path: str, model_config: dict | None = None)
                           hint="give the file written by model.save_weights() or model.save()")
     from kport.importers.keras_h5 import open_h5, read_weight_groups
 
-    with open_h5(path) as h5:
+    with open_h5(path) as h5, damage.reading(path):
         group = h5["model_weights"] if "model_weights" in h5 else h5
         if keras_vars.is_vars_layout(h5):
             store = keras_vars.read_h5_store(h5, path)
