@@ -18,7 +18,7 @@ def export_state_dict(graph: Graph, path) -> dict[str, np.ndarray]:
 
     state = to_state_dict(graph)
     with atomic_write(path) as tmp:
-        save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, tmp)
+        save_file({k: np.require(v, requirements="C") for k, v in state.items()}, tmp)
     return state
 
 

@@ -78,7 +78,7 @@ def to_document(graph: Graph) -> tuple[dict, dict[str, np.ndarray]]:
         keys = {}
         for wname, arr in layer.weights.items():
             key = f"{layer.name}/{wname}"
-            arrays[key] = np.ascontiguousarray(arr)
+            arrays[key] = np.require(arr, requirements="C")  # ascontiguousarray would make 0-d arrays 1-d
             keys[wname] = key
         layers.append({"name": layer.name, "kind": layer.op.kind,
                        "attributes": encode_value(layer.op.attributes()), "weights": keys,

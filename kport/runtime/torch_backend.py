@@ -31,7 +31,7 @@ def build_module(graph: Graph, device: str = "cpu"):
     sys.modules[module.__name__] = module
     exec(compile(source, filename, "exec"), module.__dict__)
     net = module.KerasModel()
-    net.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
+    net.load_state_dict({k: torch.from_numpy(np.require(v, requirements="C")) for k, v in state.items()})
     if device == "cuda" and not torch.cuda.is_available():
         raise BackendUnavailableError("CUDA was asked for but torch sees no GPU", hint="use --device cpu")
     return net.to(device).eval()

@@ -19,7 +19,7 @@ def write_model_folder(graph: Graph, folder) -> None:
     with atomic_write(folder, directory=True) as tmp:
         with open(os.path.join(tmp, "model.py"), "w") as fh:
             fh.write(source)
-        save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, os.path.join(tmp, "weights.safetensors"))
+        save_file({k: np.require(v, requirements="C") for k, v in state.items()}, os.path.join(tmp, "weights.safetensors"))
 
 
 def _module(graph: Graph):
