@@ -55,6 +55,7 @@ COMMON_RENAMES = {
     "dropout_W": "dropout",
     "dropout_U": "recurrent_dropout",
     "input_dtype": "dtype",
+    "consume_less": "implementation",
     "atrous_rate": "dilation_rate",
     "pool_length": "pool_size",
     "stride": "strides",

@@ -1,0 +1,185 @@
+"""Keras 0.x/1.x spellings, layouts and Theano semantics, one rule at a time (no real Keras needed)."""
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+import kport
+from kport.errors import UnsupportedLayerError
+from kport.importers import keras1_legacy as legacy
+from kport.ir.graph import SourceInfo
+from kport.ops.base import ImportContext
+
+K1 = ImportContext(keras_major=1, keras_version="1.2.2", backend="theano")
+
+
+def test_conv2d_arguments_become_keras2():
+    name, cfg = legacy.normalize_layer("Convolution2D", {
+        "name": "c", "nb_filter": 4, "nb_row": 3, "nb_col": 2, "border_mode": "same", "subsample": [2, 1],
+        "dim_ordering": "th", "init": "glorot_uniform", "W_regularizer": None, "bias": False}, K1)
+    assert name == "Conv2D"
+    assert cfg["filters"] == 4 and cfg["kernel_size"] == [3, 2] and cfg["padding"] == "same"
+    assert cfg["strides"] == [2, 1] and cfg["data_format"] == "channels_first" and cfg["use_bias"] is False
+    assert "nb_row" not in cfg and "border_mode" not in cfg and "kernel_initializer" in cfg
+
+
+@pytest.mark.parametrize("class_name,cfg,expect_class,expect", [
+    ("Dense", {"output_dim": 5}, "Dense", {"units": 5}),
+    ("TimeDistributedDense", {"output_dim": 5}, "Dense", {"units": 5}),
+    ("Embedding", {"input_dim": 9, "output_dim": 5, "init": "uniform", "dropout": 0.2}, "Embedding",
+     {"output_dim": 5, "embeddings_initializer": "uniform"}),
+    ("Dropout", {"p": 0.4}, "Dropout", {"rate": 0.4}),
+    ("GaussianNoise", {"sigma": 0.1}, "GaussianNoise", {"stddev": 0.1}),
+    ("MaxPooling1D", {"pool_length": 3, "stride": None, "border_mode": "valid"}, "MaxPooling1D",
+     {"pool_size": 3, "strides": 3, "padding": "valid"}),
+    ("Convolution1D", {"nb_filter": 2, "filter_length": 3, "subsample_length": 1}, "Conv1D",
+     {"filters": 2, "kernel_size": [3], "strides": 1}),
+    ("AtrousConvolution2D", {"nb_filter": 2, "nb_row": 3, "nb_col": 3, "atrous_rate": [2, 2]}, "Conv2D",
+     {"dilation_rate": [2, 2]}),
+    ("Deconvolution2D", {"nb_filter": 2, "nb_row": 3, "nb_col": 3, "output_shape": [None, 2, 9, 9]},
+     "Conv2DTranspose", {"filters": 2}),
+    ("LSTM", {"output_dim": 4, "inner_activation": "hard_sigmoid", "consume_less": "gpu", "forget_bias_init": "one",
+              "dropout_W": 0.1, "dropout_U": 0.2, "inner_init": "orthogonal"}, "LSTM",
+     {"units": 4, "recurrent_activation": "hard_sigmoid", "implementation": 2, "unit_forget_bias": True,
+      "dropout": 0.1, "recurrent_dropout": 0.2, "recurrent_initializer": "orthogonal"}),
+    ("ZeroPadding2D", {"padding": [1, 2, 3, 4], "dim_ordering": "tf"}, "ZeroPadding2D",
+     {"padding": [[1, 2], [3, 4]], "data_format": "channels_last"}),
+    ("Convolution3D", {"nb_filter": 2, "kernel_dim1": 1, "kernel_dim2": 2, "kernel_dim3": 3}, "Conv3D",
+     {"kernel_size": [1, 2, 3]}),
+])
+def test_legacy_renames(class_name, cfg, expect_class, expect):
+    name, out = legacy.normalize_layer(class_name, dict(cfg), K1)
+    assert name == expect_class
+    for key, value in expect.items():
+        assert out[key] == value, key
+    assert "dropout" not in out or class_name != "Embedding"
+
+
+def test_keras2_configs_pass_unchanged():
+    cfg = {"name": "d", "units": 3, "kernel_initializer": {"class_name": "GlorotUniform"}, "use_bias": True}
+    assert legacy.normalize_layer("Dense", dict(cfg), ImportContext(keras_major=2)) == ("Dense", cfg)
+
+
+def test_wrapped_layers_are_normalized_too():
+    _, cfg = legacy.normalize_layer("TimeDistributed", {"layer": {"class_name": "Convolution2D", "config": {
+        "nb_filter": 2, "nb_row": 3, "nb_col": 3, "dim_ordering": "th"}}}, K1)
+    assert cfg["layer"]["class_name"] == "Conv2D" and cfg["layer"]["config"]["filters"] == 2
+
+
+def test_batchnorm_modes_without_moving_statistics_are_refused():
+    with pytest.raises(UnsupportedLayerError, match="mode=2"):
+        legacy.normalize_layer("BatchNormalization", {"mode": 2, "axis": 1}, K1)
+
+
+def test_keras1_detection_by_spelling():
+    assert legacy.looks_like_keras1({"config": [{"class_name": "Dense", "config": {"output_dim": 3}}]})
+    assert not legacy.looks_like_keras1({"config": {"layers": [{"class_name": "Dense", "config": {"units": 3}}]}})
+
+
+@pytest.mark.parametrize("kernel,strides,pads", [
+    ([3, 3], [1, 1], None),  # odd kernel, stride 1: Theano and TF agree
+    ([2, 2], [1, 1], [(1, 0), (1, 0)]),  # even kernel: Theano pads more before
+    ([3, 3], [2, 2], [(1, 1), (1, 1)]),  # stride 2: Theano pads symmetrically whatever the size
+    ([4, 3], [1, 2], [(2, 1), (1, 1)]),
+])
+def test_theano_same_padding(kernel, strides, pads):
+    layer = {"class_name": "Convolution2D", "config": {"nb_row": kernel[0], "nb_col": kernel[1],
+                                                      "subsample": strides, "border_mode": "same"}}
+    assert legacy._theano_same_pads(layer) == pads
+
+
+def _source(version="1.2.2", backend="theano"):
+    return SourceInfo(keras_version=version, backend=backend)
+
+
+class _Op:
+    def __init__(self, kind, **attrs):
+        self.kind = kind
+        self.__dict__.update(attrs)
+
+
+def test_theano_th_conv_kernel_is_transposed_and_flipped():
+    w = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)  # (out, in, rows, cols)
+    (_, got), _ = legacy._convert(_Op("Conv2D", data_format="channels_first", kernel_size=(4, 5)),
+                                  [("c_W", w), ("c_b", np.zeros(2))], _source(), True)
+    assert got.shape == (4, 5, 3, 2)
+    # element (o, i, r, c) of the Theano kernel lands at (3 - r, 4 - c, i, o)
+    assert got[3 - 1, 4 - 2, 0, 1] == w[1, 0, 1, 2]
+
+
+def test_tensorflow_keras1_kernels_are_not_flipped():
+    w = np.arange(24, dtype=np.float32).reshape(2, 2, 3, 2)
+    items = [("c_W:0", w), ("c_b:0", np.zeros(2))]
+    assert not legacy.saved_by_theano(_source(backend=None), items)
+    (_, got), _ = legacy._convert(_Op("Conv2D", data_format="channels_last"), items, _source(backend=None), False)
+    np.testing.assert_array_equal(got, w)
+
+
+def test_keras10_conv1d_layout():
+    w = np.random.RandomState(0).randn(4, 3, 5, 1).astype(np.float32)  # Keras 1.0: (filters, in, length, 1)
+    (_, got), _ = legacy._convert(_Op("Conv1D", kernel_size=(5,)), [("c_W", w), ("c_b", np.zeros(4))],
+                                  _source("1.0.4", "tensorflow"), False)
+    np.testing.assert_array_equal(got, np.transpose(w, (2, 3, 1, 0))[:, 0])
+
+
+def test_keras10_batchnorm_running_std_becomes_variance():
+    eps = 1e-6
+    std = np.array([0.5, 2.0], np.float32)
+    items = [("g", np.ones(2)), ("b", np.zeros(2)), ("m", np.zeros(2)), ("bn_running_std", std)]
+    out = legacy._convert(_Op("BatchNormalization", epsilon=eps), items, _source("1.0.8", None), False)
+    var = out[3][1]
+    x = np.array([1.0, 1.0])
+    np.testing.assert_allclose(x / np.sqrt(var + eps), x / (std + eps), rtol=1e-6)  # Keras 1.0's formula
+    same = legacy._convert(_Op("BatchNormalization", epsilon=eps), items, _source("1.2.2", None), False)
+    np.testing.assert_array_equal(same[3][1], std)  # 1.1+ already stored the variance
+
+
+def test_keras1_lstm_gate_order():
+    pieces = []
+    for gate in "icfo":
+        for piece, shape in (("W", (3, 2)), ("U", (2, 2)), ("b", (2,))):
+            pieces.append((f"l_{piece}_{gate}", np.full(shape, "icfo".index(gate), np.float32)))
+    out = dict(legacy._convert(_Op("LSTM"), pieces, _source(), True))
+    assert [int(out["kernel"][0, 2 * k]) for k in range(4)] == [0, 2, 1, 3]  # i, f, c, o
+    assert out["recurrent_kernel"].shape == (2, 8) and out["bias"].shape == (8,)
+
+
+def test_keras0_weights_file(tmp_path):
+    arch = tmp_path / "arch.json"
+    arch.write_text(json.dumps({"class_name": "Sequential", "config": [
+        {"class_name": "Dense", "config": {"name": "d1", "output_dim": 3, "input_dim": 2, "activation": "relu"}},
+        {"class_name": "Dropout", "config": {"name": "dr", "p": 0.5}},
+        {"class_name": "Dense", "config": {"name": "d2", "output_dim": 1}}]}))
+    rng = np.random.RandomState(1)
+    w1, b1, w2, b2 = rng.randn(2, 3), rng.randn(3), rng.randn(3, 1), rng.randn(1)
+    path = tmp_path / "w.h5"
+    with h5py.File(path, "w") as f:  # Keras 0.x save_weights layout
+        f.attrs["nb_layers"] = 3
+        for k, params in enumerate([[w1, b1], [], [w2, b2]]):
+            g = f.create_group(f"layer_{k}")
+            g.attrs["nb_params"] = len(params)
+            for p, arr in enumerate(params):
+                g.create_dataset(f"param_{p}", data=arr.astype(np.float32))
+    graph = kport.load(str(arch), weights=str(path))
+    x = rng.randn(4, 2).astype(np.float32)
+    want = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    np.testing.assert_allclose(kport.run(graph, [x])[0], want, rtol=1e-4, atol=1e-5)
+
+
+def test_merge_sequential_becomes_functional():
+    model = {"class_name": "Sequential", "config": [
+        {"class_name": "Merge", "config": {"name": "m", "mode": "sum", "layers": [
+            {"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {
+                "name": "a", "output_dim": 2, "batch_input_shape": [None, 3]}}]},
+            {"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {
+                "name": "b", "output_dim": 2, "batch_input_shape": [None, 4]}}]}]}},
+        {"class_name": "Dense", "config": {"name": "c", "output_dim": 1}}]}
+    out = legacy.merge_sequential_to_functional(model)
+    cfg = out["config"]
+    assert out["class_name"] == "Model" and [r[0] for r in cfg["input_layers"]] == ["a_input", "b_input"]
+    by_name = {lc["name"]: lc for lc in cfg["layers"]}
+    assert by_name["m"]["inbound_nodes"] == [[["a", 0, 0], ["b", 0, 0]]]
+    assert cfg["output_layers"] == [["c", 0, 0]]
