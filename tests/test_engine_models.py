@@ -1,0 +1,196 @@
+"""kport.keras: building models (Sequential, functional, nested, shared, custom) and running them."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+import kport.keras as keras  # noqa: E402
+from kport.keras import backend as K  # noqa: E402
+from kport.keras.layers import Dense, Dropout, Input, Layer  # noqa: E402
+from kport.keras.models import Model, Sequential  # noqa: E402
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+def test_importing_the_engine_imports_neither_tensorflow_nor_torch():
+    code = ("import sys, kport.keras as keras; from kport.keras.layers import Dense; "
+            "from kport.keras.models import Sequential; m = Sequential([Dense(2, input_dim=3)]); "
+            "print('tensorflow' in sys.modules, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_sequential_predict_is_the_dense_formula():
+    np.random.seed(0)
+    model = Sequential()
+    model.add(Dense(units=5, activation="relu", input_dim=4))
+    model.add(Dense(units=3, activation="softmax"))
+    x = np.random.rand(7, 4).astype("float32")
+    k1, b1, k2, b2 = model.get_weights()
+    logits = _relu(x @ k1 + b1) @ k2 + b2
+    expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+    assert model.output_shape == (None, 3)
+    assert [w.shape for w in model.weights] == [(4, 5), (5,), (5, 3), (3,)]
+
+
+def test_initial_weights_follow_keras_defaults():
+    np.random.seed(3)
+    layer = Dense(200, input_dim=300)
+    Sequential([layer])
+    kernel, bias = layer.get_weights()
+    limit = np.sqrt(6.0 / (300 + 200))  # glorot_uniform
+    assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.95 * limit
+    assert not bias.any()
+    zero = Dense(3, input_dim=2, kernel_initializer="zeros", bias_initializer="ones")
+    Sequential([zero])
+    assert not zero.get_weights()[0].any() and (zero.get_weights()[1] == 1).all()
+
+
+def test_legacy_and_unknown_constructor_arguments():
+    layer = Dense(output_dim=3, input_dim=4, init="zero")  # Keras 1 spelling
+    Sequential([layer])
+    assert layer.op.units == 3 and not layer.get_weights()[0].any()
+    assert Dense(4, input_shape=(6,))._batch_input_shape == (None, 6)
+    assert Dense(4, batch_input_shape=(8, 6))._batch_input_shape == (8, 6)
+    with pytest.raises(TypeError):
+        Dense(3, unitz=4)
+    assert Dense(2, activation=keras.activations.relu).op.activation == "relu"
+
+
+def test_every_registered_op_is_a_layer_class():
+    from kport.ops.registry import all_ops
+
+    for kind, op_cls in all_ops().items():
+        cls = getattr(keras.layers, kind)
+        assert issubclass(cls, keras.layers.OpLayer) and cls.op_class is op_cls
+        for alias in op_cls.keras_classes:
+            assert issubclass(getattr(keras.layers, alias), cls)
+
+
+def test_functional_shared_layers_multi_io_and_nested_models():
+    np.random.seed(1)
+    a = Input(shape=(4,), name="a")
+    b = Input(shape=(2, 4), name="b")
+    shared = Dense(3, activation="tanh", name="shared")
+    out_a = Dense(2, name="head_a")(shared(a))
+    out_b = shared(b)  # the same weights on a rank-3 input
+    model = Model(inputs=[a, b], outputs=[out_a, out_b])
+    assert [layer.name for layer in model.layers] == ["a", "b", "shared", "head_a"]
+    xa, xb = np.random.rand(5, 4), np.random.rand(5, 2, 4)
+    ya, yb = model.predict([xa, xb])
+    kernel, bias = shared.get_weights()
+    np.testing.assert_allclose(yb, np.tanh(xb.astype("float32") @ kernel + bias), rtol=1e-5, atol=1e-6)
+    assert ya.shape == (5, 2)
+
+    # a model called as a layer, and a feature extractor from an inner layer's output
+    inner = Model(a, out_a)
+    x = Input(shape=(4,))
+    outer = Model(x, Dense(1)(inner(x)))
+    assert outer.predict(xa).shape == (5, 1)
+    features = Model(inputs=model.input[0], outputs=model.get_layer("shared").get_output_at(0))
+    np.testing.assert_allclose(features.predict(xa), np.tanh(xa.astype("float32") @ kernel + bias), rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="disconnected"):
+        Model(Input(shape=(4,)), out_a)
+
+
+def test_nested_model_trains_its_inner_layers():
+    np.random.seed(2)
+    inner = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(2)])
+    x = Input(shape=(3,))
+    outer = Model(x, Dense(1)(inner(x)))
+    before = inner.get_weights()
+    outer.compile("sgd", "mse")
+    outer.fit(np.random.rand(16, 3), np.random.rand(16, 1), epochs=2, verbose=0)
+    assert any(not np.allclose(a, b) for a, b in zip(before, inner.get_weights()))
+    inner.trainable = False
+    frozen = inner.get_weights()
+    outer.compile("sgd", "mse")
+    outer.fit(np.random.rand(16, 3), np.random.rand(16, 1), epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(frozen, inner.get_weights()))
+
+
+def test_dropout_acts_in_training_only():
+    x = np.ones((200, 50), dtype="float32")
+    model = Sequential([Dropout(0.4, input_shape=(50,))])
+    np.testing.assert_array_equal(model.predict(x), x)
+    import torch
+
+    torch.manual_seed(0)
+    y = model._forward([K.as_tensor(x)], training=True)[0].numpy()
+    kept = y != 0
+    assert 0.5 < kept.mean() < 0.7  # keep probability 0.6
+    np.testing.assert_allclose(y[kept], 1 / 0.6, rtol=1e-6)
+
+
+def test_custom_layer_with_build_call_add_weight():
+    class Scale(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(name="scale", shape=(input_shape[-1],), initializer="ones")
+            super().build(input_shape)
+
+        def call(self, inputs):
+            return inputs * self.scale
+
+    np.random.seed(4)
+    x_in = Input(shape=(3,))
+    scaled = Scale(name="scale")(x_in)
+    assert scaled.shape == (None, 3)
+    model = Model(x_in, Dense(1)(scaled))
+    model.compile(keras.optimizers.SGD(lr=0.1), "mse")
+    x = np.random.rand(32, 3)
+    model.fit(x, x.sum(1, keepdims=True) * 2, epochs=3, verbose=0)
+    assert not np.allclose(model.get_layer("scale").get_weights()[0], 1.0)
+    assert len(model.get_weights()) == 3
+
+
+def test_subclassed_model():
+    class TwoLayer(Model):
+        def __init__(self):
+            super().__init__(name="two_layer")
+            self.hidden = Dense(8, activation="relu")
+            self.out = Dense(1)
+
+        def call(self, inputs, training=None):
+            return self.out(self.hidden(inputs))
+
+    np.random.seed(5)
+    model = TwoLayer()
+    model.compile(keras.optimizers.Adam(lr=0.01), "mse")
+    x = np.random.rand(64, 4).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5], [3.0]], dtype="float32")
+    history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    assert model.predict(x).shape == (64, 1)
+    assert len(model.get_weights()) == 4
+
+
+def test_summary_lists_layers_and_parameter_counts():
+    model = Sequential([Dense(4, input_dim=3, name="d1"), Dropout(0.1, name="drop"), Dense(2, name="d2")])
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "d1 (Dense)" in text and "(None, 4)" in text and "Total params: 26" in text
+    assert "Non-trainable params: 0" in text
+
+
+def test_backend_functions_on_tensors():
+    x = K.variable(np.array([[1.0, -2.0], [3.0, 4.0]]))
+    assert K.int_shape(x) == (2, 2)
+    np.testing.assert_allclose(K.get_value(K.sum(K.square(x), axis=1)), [5.0, 25.0])
+    np.testing.assert_allclose(K.get_value(K.dot(x, K.transpose(x))), [[5.0, -5.0], [-5.0, 25.0]])
+    K.set_value(x, np.zeros((2, 2)))
+    assert not K.get_value(x).any()
+    assert K.epsilon() == 1e-7 and K.image_data_format() == "channels_last"
+    assert K.int_shape(Input(shape=(3, 5))) == (None, 3, 5)
