@@ -136,8 +136,16 @@ def tap_view(xp: np.ndarray, tap: tuple, out_sizes: tuple, strides: tuple, dilat
     return xp[tuple(index)]
 
 
+# im2col patch matrices are built a band of output rows at a time, at most this many elements each
+MAX_PATCH_ELEMENTS = 1 << 23
+
+
 def conv_nd(x: np.ndarray, kernel: np.ndarray, strides, dilations, pads, groups: int = 1) -> np.ndarray:
     """Cross-correlation of a channels_last input, TF semantics.
+
+    Dense and grouped convs gather patches (im2col, in bands of output rows
+    so memory stays bounded) and run one matrix product per band; depthwise
+    convs accumulate one broadcast multiply per kernel tap.
 
     Args:
         x: (N, *spatial, C).
@@ -160,20 +168,47 @@ def conv_nd(x: np.ndarray, kernel: np.ndarray, strides, dilations, pads, groups:
     if min(out_sizes) <= 0:
         raise ShapeError(f"input spatial size {x.shape[1:-1]} is smaller than the kernel {tuple(ksize)}")
     acc_dtype = np.promote_types(x.dtype, np.float32)
-    y = np.zeros((x.shape[0], *out_sizes, cout), dtype=acc_dtype)
-    og = cout // groups
-    for tap in np.ndindex(*ksize):
-        view = tap_view(xp, tap, out_sizes, strides, dilations)
-        w = kernel[tap]
-        if groups == 1:
-            y += view @ w
-        elif cin_g == 1:  # depthwise: one input channel per group, broadcast multiply
-            y += (view[..., :, None] * w.reshape(groups, og)).reshape(y.shape)
-        else:
-            xv = view.reshape(-1, groups, cin_g).transpose(1, 0, 2)
-            wg = w.reshape(cin_g, groups, og).transpose(1, 0, 2)
-            y += np.matmul(xv, wg).transpose(1, 0, 2).reshape(y.shape)
+    if cin_g == 1 and groups > 1:
+        y = _depthwise_taps(xp, kernel, out_sizes, strides, dilations, groups, acc_dtype)
+    else:
+        y = _im2col_bands(xp, kernel.astype(acc_dtype, copy=False), out_sizes, strides, dilations, groups)
     return y.astype(x.dtype, copy=False)
+
+
+def _depthwise_taps(xp, kernel, out_sizes, strides, dilations, groups, acc_dtype) -> np.ndarray:
+    og = kernel.shape[-1] // groups
+    y = np.zeros((xp.shape[0], *out_sizes, groups, og), dtype=acc_dtype)
+    for tap in np.ndindex(*kernel.shape[:-2]):
+        view = tap_view(xp, tap, out_sizes, strides, dilations)
+        y += view[..., :, None] * kernel[tap].reshape(groups, og)
+    return y.reshape(*y.shape[:-2], groups * og)
+
+
+def _im2col_bands(xp, kernel, out_sizes, strides, dilations, groups) -> np.ndarray:
+    taps = list(np.ndindex(*kernel.shape[:-2]))
+    n, chans, cout = xp.shape[0], xp.shape[-1], kernel.shape[-1]
+    cin_g, og = kernel.shape[-2], cout // groups
+    # weights as (groups, taps * cin_g, og), matching the patch layout (tap, channel)
+    w = kernel.reshape(len(taps), cin_g, groups, og).transpose(2, 0, 1, 3).reshape(groups, len(taps) * cin_g, og)
+    y = np.empty((n, *out_sizes, cout), dtype=kernel.dtype)
+    row_elems = n * int(np.prod(out_sizes[1:], dtype=np.int64)) * len(taps) * chans
+    band = max(1, MAX_PATCH_ELEMENTS // max(row_elems, 1))
+    extent0 = effective_kernel(kernel.shape[0], dilations[0])
+    for r0 in range(0, out_sizes[0], band):
+        r1 = min(out_sizes[0], r0 + band)
+        sizes = (r1 - r0, *out_sizes[1:])
+        sub = xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + extent0]
+        patches = np.empty((n, *sizes, len(taps), chans), dtype=kernel.dtype)
+        for t, tap in enumerate(taps):
+            patches[..., t, :] = tap_view(sub, tap, sizes, strides, dilations)
+        rows = patches.shape[0] * int(np.prod(sizes))
+        if groups == 1:
+            out = patches.reshape(rows, -1) @ w[0]
+        else:
+            per_group = patches.reshape(rows, len(taps), groups, cin_g).transpose(2, 0, 1, 3)
+            out = np.matmul(per_group.reshape(groups, rows, -1), w).transpose(1, 0, 2).reshape(rows, cout)
+        y[:, r0:r1] = out.reshape(n, *sizes, cout)
+    return y
 
 
 def depthwise_as_grouped(kernel: np.ndarray) -> np.ndarray:
@@ -397,7 +432,8 @@ class SeparableConvND(DepthwiseConvND):
         x = to_channels_last(xs[0], self.data_format)
         mid = self.depthwise(x, w["depthwise_kernel"])
         pointwise = w["pointwise_kernel"]
-        y = (mid @ pointwise.reshape(pointwise.shape[-2:])).astype(x.dtype, copy=False)
+        flat = mid.reshape(-1, mid.shape[-1]) @ pointwise.reshape(pointwise.shape[-2:])
+        y = flat.reshape(*mid.shape[:-1], -1).astype(x.dtype, copy=False)
         return [self.finish(y, w)]
 
     def to_onnx(self, g, xs, w, node):
@@ -479,10 +515,11 @@ class ConvTransposeND(ConvBase):
         full = tuple((n - 1) * s + effective_kernel(k, d)
                      for n, k, s, d in zip(n_in, self.kernel_size, self.strides, self.dilation_rate))
         y = np.zeros((x.shape[0], *full, self.filters), dtype=np.promote_types(x.dtype, np.float32))
+        x2 = x.reshape(-1, x.shape[-1])  # one 2-D product per tap (numpy's stacked matmul is slow)
         for tap in np.ndindex(*self.kernel_size):
             # each input cell scatters kernel[tap] to the output cell it reaches through this tap
             view = tap_view(y, tap, n_in, self.strides, self.dilation_rate)
-            view += x @ kernel[tap].T
+            view += (x2 @ kernel[tap].T).reshape(view.shape)
         index = [slice(None)]
         append = [(0, 0)]
         for (begin, end), length in zip(self.crops(n_in), full):

@@ -1,0 +1,40 @@
+"""Whole Keras CNNs (keras.applications, random weights) through kport: numpy reference and ONNX.
+
+These exercise the conv/pool/padding ops at real sizes (ResNet50's 7x7/2 stem and
+bottlenecks, MobileNetV2's depthwise blocks, Xception's separable convs,
+NASNetMobile's cropping/padding/'same' average pooling). Random weights give
+outputs far below 1, so both sides are divided by Keras's largest |output|
+before the usual tolerance is applied. Needs TensorFlow (slow).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from layer_harness import assert_close
+
+MODELS = [("ResNet50", 96, {}), ("MobileNetV2", 96, {"alpha": 0.35}), ("Xception", 80, {}),
+          ("NASNetMobile", 224, {}), ("DenseNet121", 64, {})]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,size,extra", MODELS, ids=[m[0] for m in MODELS])
+def test_application_matches_keras(name, size, extra, tmp_path):
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    import kport
+
+    model = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3),
+                                              classifier_activation=None, **extra)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    x = np.random.default_rng(0).standard_normal((2, size, size, 3)).astype(np.float32)
+    expected = model.predict(x, verbose=0)
+    scale = float(np.abs(expected).max())
+    graph = kport.load(str(path))
+    got = kport.run(graph, [x])[0]
+    assert_close(got / scale, expected / scale, f"{name} numpy")
+    pytest.importorskip("onnxruntime")
+    from layer_harness import run_onnx
+
+    assert_close(run_onnx(graph, [x], 17)[0] / scale, expected / scale, f"{name} onnx")
