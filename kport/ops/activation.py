@@ -29,3 +29,8 @@ class Activation(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [activation_fns.to_onnx(g, self.activation, xs[0])]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.activations import to_torch as activation
+
+        return [activation(t, self.activation, xs[0])]

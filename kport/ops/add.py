@@ -12,5 +12,8 @@ class Add(ElementwiseMerge):
     keras_classes = ("Add",)
     onnx_binary = "Add"
 
+    def torch_binary(self, a, b):
+        return f"({a} + {b})"
+
     def combine(self, a, b):
         return a + b

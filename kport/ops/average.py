@@ -15,6 +15,9 @@ class Average(ElementwiseMerge):
     keras_classes = ("Average",)
     onnx_binary = "Add"
 
+    def torch_binary(self, a, b):
+        return f"({a} + {b})"
+
     def combine(self, a, b):
         return a + b
 
@@ -23,3 +26,6 @@ class Average(ElementwiseMerge):
 
     def finish_onnx(self, g, y, n):
         return g.op("Div", [y, scalar(g, float(n))])
+
+    def finish_torch(self, y, n):
+        return f"{y} / {float(n)!r}"

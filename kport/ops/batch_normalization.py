@@ -26,6 +26,7 @@ class BatchNormalization(Op):
     kind = "BatchNormalization"
     keras_classes = ("BatchNormalization", "BatchNormalizationV1", "BatchNormalizationV2",
                      "SyncBatchNormalization")
+    non_trainable_weights = ("moving_mean", "moving_variance")
 
     axis: int | tuple[int, ...] = -1
     epsilon: float = 1e-3
@@ -105,3 +106,66 @@ class BatchNormalization(Op):
         scale, shift = self.fold(w, node.in_shapes[0])
         y = g.op("Mul", [xs[0], g.const(scale, f"{node.layer}/scale")])
         return [g.op("Add", [y, g.const(shift, f"{node.layer}/shift")])]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        rank = len(node.in_shapes[0])
+        axes = list(self.axes(rank))
+        stored = list(w["moving_mean"].shape)
+        view = stored if len(stored) == rank else [stored[0] if a in axes else 1 for a in range(rank)]
+        t.helper("KerasBatchNorm", TORCH_BATCH_NORM)
+        params = {name: ParamSpec(name) for name in self.weight_shapes(node.in_shapes)}
+        m = t.submodule(f"KerasBatchNorm({stored}, {view}, {axes}, {self.epsilon!r}, {self.momentum!r}, "
+                        f"{self.scale}, {self.center}, {self.renorm})", w, params)
+        return [t.line(f"{m}({xs[0]})")]
+
+
+TORCH_BATCH_NORM = '''
+class KerasBatchNorm(nn.Module):
+    """Keras BatchNormalization over `axes`; weights keep their Keras names and shapes.
+
+    Inference uses the moving statistics. Training normalizes with the batch's
+    (biased) statistics and moves the stored ones as Keras 2 does:
+    moving = momentum * moving + (1 - momentum) * batch, the variance scaled by
+    n / (n - (1 + epsilon)).
+    """
+
+    def __init__(self, shape: list[int], view: list[int], axes: list[int], epsilon: float, momentum: float,
+                 scale: bool, center: bool, renorm: bool):
+        super().__init__()
+        self.view = view
+        self.reduce = [d for d in range(len(view)) if d not in axes]  # the batch and the other axes
+        self.epsilon = epsilon
+        self.momentum = momentum
+        if scale:
+            self.gamma = nn.Parameter(torch.ones(shape))
+        else:
+            self.register_buffer("gamma", torch.ones(shape), persistent=False)
+        if center:
+            self.beta = nn.Parameter(torch.zeros(shape))
+        else:
+            self.register_buffer("beta", torch.zeros(shape), persistent=False)
+        self.register_buffer("moving_mean", torch.zeros(shape))
+        self.register_buffer("moving_variance", torch.ones(shape))
+        if renorm:  # carried for the Keras file; inference does not read them
+            self.register_buffer("moving_stddev", torch.ones(shape))
+            self.register_buffer("renorm_mean", torch.zeros(shape))
+            self.register_buffer("renorm_stddev", torch.ones(shape))
+
+    def forward(self, x):
+        if self.training:
+            mean = x.mean(dim=self.reduce, keepdim=True)
+            var = ((x - mean) ** 2).mean(dim=self.reduce, keepdim=True)
+            n = x.numel() // mean.numel()
+            with torch.no_grad():
+                unbiased = var * (n / (n - (1.0 + self.epsilon)))
+                self.moving_mean.mul_(self.momentum).add_(mean.reshape(self.moving_mean.shape), alpha=1 - self.momentum)
+                self.moving_variance.mul_(self.momentum).add_(unbiased.reshape(self.moving_variance.shape),
+                                                              alpha=1 - self.momentum)
+        else:
+            mean = self.moving_mean.reshape(self.view)
+            var = self.moving_variance.reshape(self.view)
+        inv = torch.rsqrt(var + self.epsilon) * self.gamma.reshape(self.view)
+        return x * inv + (self.beta.reshape(self.view) - mean * inv)
+'''

@@ -42,3 +42,6 @@ class Concatenate(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("Concat", list(xs), axis=self._axis(len(node.in_shapes[0])))]
+
+    def to_torch(self, t, xs, w, node):
+        return [t.line(f"torch.cat([{', '.join(xs)}], dim={self._axis(len(node.in_shapes[0]))})")]

@@ -91,6 +91,16 @@ class Dot(Op):
         y = g.op("Einsum", [x1, x2], equation=self._equation(r1, r2))
         return [unsqueeze(g, y, [1]) if r1 + r2 == 4 else y]
 
+    def to_torch(self, t, xs, w, node):
+        r1, r2 = len(node.in_shapes[0]), len(node.in_shapes[1])
+        a1, a2 = self.pair(r1, r2)
+        x1, x2 = xs
+        if self.normalize:
+            x1, x2 = (t.line(f"{x} / torch.sqrt(torch.clamp(({x} * {x}).sum(dim={a}, keepdim=True), "
+                             f"min={self.norm_floor!r}))") for x, a in ((x1, a1), (x2, a2)))
+        y = t.line(f"torch.einsum('{self._equation(r1, r2)}', [{x1}, {x2}])")
+        return [t.line(f"{y}.unsqueeze(1)") if r1 + r2 == 4 else y]
+
     def _l2_onnx(self, g, x: str, axis: int) -> str:
         ss = reduce(g, "ReduceSum", g.op("Mul", [x, x]), [axis])
         return g.op("Div", [x, g.op("Sqrt", [g.op("Max", [ss, scalar(g, self.norm_floor)])])])

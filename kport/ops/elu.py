@@ -19,3 +19,6 @@ class ELU(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("Elu", [xs[0]], alpha=float(self.alpha))]
+
+    def to_torch(self, t, xs, w, node):
+        return [t.line(f"F.elu({xs[0]}, alpha={float(self.alpha)!r})")]

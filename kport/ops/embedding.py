@@ -57,3 +57,10 @@ class Embedding(Op):
         idx = g.op("Cast", [xs[0]], to=7)  # int64 (truncates floats, as Keras's int cast does)
         table = g.const(w["embeddings"].astype(np.float32), f"{node.layer}/embeddings")
         return [g.op("Gather", [table, idx], axis=0)]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        m = t.submodule(f"nn.Embedding({self.input_dim}, {self.output_dim})", w,
+                        {"weight": ParamSpec("embeddings")})
+        return [t.line(f"{m}({xs[0]}.long())")]  # .long() truncates float ids as Keras's int cast does

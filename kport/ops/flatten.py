@@ -57,3 +57,10 @@ class Flatten(Op):
         if self.data_format == "channels_first" and rank > 2:
             x = g.op("Transpose", [x], perm=[0, *range(2, rank), 1])
         return [g.op("Flatten", [x], axis=1)]
+
+    def to_torch(self, t, xs, w, node):
+        x = xs[0]
+        rank = len(node.in_shapes[0])
+        if self.data_format == "channels_first" and rank > 2:
+            x = t.line(f"{x}.movedim(1, -1)")
+        return [t.line(f"{x}.reshape({x}.shape[0], -1)")]

@@ -16,3 +16,6 @@ class Identity(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [xs[0]]
+
+    def to_torch(self, t, xs, w, node):
+        return [xs[0]]

@@ -109,3 +109,50 @@ class LayerNormalization(Op):
             beta = self._broadcast(w["beta"], in_shape).astype(np.float32)
             y = g.op("Add", [y, g.const(beta, f"{node.layer}/beta")])
         return [y]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        rank = len(node.in_shapes[0])
+        shapes = self.weight_shapes(node.in_shapes)
+        stored = list(next(iter(w.values())).shape) if w else [1]
+        view = list(self._broadcast(np.zeros(stored), node.in_shapes[0]).shape) if w else [1] * rank
+        t.helper("KerasLayerNorm", TORCH_LAYER_NORM)
+        m = t.submodule(f"KerasLayerNorm({stored}, {view}, {list(self.axes(rank))}, {self.epsilon!r}, "
+                        f"{'gamma' in shapes}, {'beta' in shapes}, {self.rms_scaling})", w,
+                        {name: ParamSpec(name) for name in shapes})
+        return [t.line(f"{m}({xs[0]})")]
+
+
+TORCH_LAYER_NORM = '''
+class KerasLayerNorm(nn.Module):
+    """Keras LayerNormalization over `axes`; gamma/beta keep their Keras shapes (reshaped to `view`).
+
+    `rms` is Keras 3's rms_scaling: x * rsqrt(var + eps) * gamma, with the centred variance.
+    """
+
+    def __init__(self, shape: list[int], view: list[int], axes: list[int], epsilon: float, scale: bool,
+                 center: bool, rms: bool):
+        super().__init__()
+        self.view = view
+        self.axes = axes
+        self.epsilon = epsilon
+        self.rms = rms
+        if scale:
+            self.gamma = nn.Parameter(torch.ones(shape))
+        else:
+            self.register_buffer("gamma", torch.ones(shape), persistent=False)
+        if center:
+            self.beta = nn.Parameter(torch.zeros(shape))
+        else:
+            self.register_buffer("beta", torch.zeros(shape), persistent=False)
+
+    def forward(self, x):
+        mean = x.mean(dim=self.axes, keepdim=True)
+        centred = x - mean
+        var = (centred * centred).mean(dim=self.axes, keepdim=True)
+        inv = torch.rsqrt(var + self.epsilon) * self.gamma.reshape(self.view)
+        if self.rms:
+            return x * inv
+        return centred * inv + self.beta.reshape(self.view)
+'''

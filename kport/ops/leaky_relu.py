@@ -29,3 +29,6 @@ class LeakyReLU(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("LeakyRelu", [xs[0]], alpha=float(self.negative_slope))]
+
+    def to_torch(self, t, xs, w, node):
+        return [t.line(f"F.leaky_relu({xs[0]}, negative_slope={float(self.negative_slope)!r})")]

@@ -14,5 +14,8 @@ class Maximum(ElementwiseMerge):
     keras_classes = ("Maximum",)
     onnx_binary = "Max"
 
+    def torch_binary(self, a, b):
+        return f"torch.maximum({a}, {b})"
+
     def combine(self, a, b):
         return np.maximum(a, b)

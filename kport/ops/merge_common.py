@@ -66,6 +66,23 @@ class ElementwiseMerge(Op):
         """The ONNX form of `finish`."""
         return y
 
+    def torch_binary(self, a: str, b: str) -> str:
+        """The PyTorch expression of the binary step."""
+        raise NotImplementedError
+
+    def finish_torch(self, y: str, n: int) -> str:
+        """The PyTorch expression of `finish`."""
+        return y
+
+    def to_torch(self, t, xs, w, node):
+        rank = max(len(s) for s in node.in_shapes)
+        names = [f"{x}[:, {', '.join(['None'] * (rank - len(s)))}]" if len(s) < rank else x
+                 for x, s in zip(xs, node.in_shapes)]
+        y = names[0]
+        for x in names[1:]:
+            y = self.torch_binary(y, x)
+        return [t.line(self.finish_torch(y, len(xs)))]
+
 
 def _broadcast(a: list, b: list, in_shapes) -> list:
     if len(a) < len(b):

@@ -14,5 +14,8 @@ class Minimum(ElementwiseMerge):
     keras_classes = ("Minimum",)
     onnx_binary = "Min"
 
+    def torch_binary(self, a, b):
+        return f"torch.minimum({a}, {b})"
+
     def combine(self, a, b):
         return np.minimum(a, b)

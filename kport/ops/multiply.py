@@ -12,5 +12,8 @@ class Multiply(ElementwiseMerge):
     keras_classes = ("Multiply",)
     onnx_binary = "Mul"
 
+    def torch_binary(self, a, b):
+        return f"({a} * {b})"
+
     def combine(self, a, b):
         return a * b

@@ -28,3 +28,7 @@ class InferenceIdentity(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [xs[0]]
+
+    def to_torch(self, t, xs, w, node):
+        # inference form; the Keras engine adds the training behaviour (training_behaviors.py)
+        return [xs[0]]

@@ -23,6 +23,7 @@ class Normalization(Op):
     kind = "Normalization"
     keras_classes = ("Normalization",)
     output_dtype: ClassVar[str] = "float32"
+    non_trainable_weights = ("mean", "variance", "count")
 
     axis: tuple[int, ...] = (-1,)
     invert: bool = False
@@ -77,6 +78,44 @@ class Normalization(Op):
         if self.invert:
             return [g.op("Add", [g.op("Mul", [x, s]), m])]
         return [g.op("Div", [g.op("Sub", [x, m]), s])]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        mean, _ = self.stats(w, node.in_shapes[0])
+        view = list(mean.shape)
+        if self.mean is not None:  # statistics from the config: constants of the module
+            params = {"mean": ParamSpec(None, constant=np.asarray(self.mean, np.float32)),
+                      "variance": ParamSpec(None, constant=np.asarray(self.variance, np.float32))}
+        else:
+            params = {name: ParamSpec(name) for name in ("mean", "variance", "count")}
+        t.helper("KerasNormalization", TORCH_NORMALIZATION)
+        shape = list(np.shape(self.mean)) if self.mean is not None else list(w["mean"].shape)
+        m = t.submodule(f"KerasNormalization({shape}, {view}, {self.invert}, {self.mean is None})", w, params)
+        return [t.line(f"{m}({xs[0]})")]
+
+
+TORCH_NORMALIZATION = '''
+class KerasNormalization(nn.Module):
+    """Keras Normalization: (x - mean) / max(sqrt(variance), 1e-7), or its inverse; stats reshaped to `view`."""
+
+    def __init__(self, shape: list[int], view: list[int], invert: bool, adapted: bool):
+        super().__init__()
+        self.view = view
+        self.invert = invert
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("variance", torch.ones(shape))
+        if adapted:  # Keras's sample count, kept for the Keras file
+            self.register_buffer("count", torch.zeros([]))
+
+    def forward(self, x):
+        x = x.to(torch.float32)
+        mean = self.mean.reshape(self.view)
+        std = torch.clamp(torch.sqrt(self.variance.reshape(self.view)), min=1e-7)
+        if self.invert:
+            return mean + x * std
+        return (x - mean) / std
+'''
 
 
 def _frozen(value):

@@ -30,3 +30,6 @@ class Permute(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("Transpose", [xs[0]], perm=self._perm(len(node.in_shapes[0])))]
+
+    def to_torch(self, t, xs, w, node):
+        return [t.line(f"{xs[0]}.permute({self._perm(len(node.in_shapes[0]))})")]

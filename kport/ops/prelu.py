@@ -33,3 +33,24 @@ class PReLU(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("PRelu", [xs[0], g.const(w["alpha"].astype(np.float32), f"{node.layer}/alpha")])]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        t.helper("KerasPReLU", TORCH_PRELU)
+        m = t.submodule(f"KerasPReLU({list(w['alpha'].shape)})", w, {"alpha": ParamSpec("alpha")})
+        return [t.line(f"{m}({xs[0]})")]
+
+
+# alpha keeps the Keras shape (input shape without the batch, 1 on shared axes)
+TORCH_PRELU = '''
+class KerasPReLU(nn.Module):
+    """Keras PReLU: relu(x) - alpha * relu(-x), alpha shaped like one sample."""
+
+    def __init__(self, shape: list[int]):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x):
+        return F.relu(x) - self.alpha * F.relu(-x)
+'''

@@ -68,3 +68,17 @@ class ReLU(Op):
             negative = g.op("Relu", [g.op("Sub", [scalar(g, t), x])])
             y = g.op("Sub", [y, g.op("Mul", [negative, scalar(g, a)])])
         return [y]
+
+    def to_torch(self, tr, xs, w, node):
+        x = xs[0]
+        t, a, m = self.threshold, self.negative_slope, self.max_value
+        if a != 0 and m is None and t == 0:
+            return [tr.line(f"F.leaky_relu({x}, negative_slope={a!r})")]
+        if a == 0 and t == 0 and m is not None:
+            return [tr.line(f"torch.clamp({x}, 0.0, {float(m)!r})")]
+        y = tr.line(f"{x} * ({x} > {t!r}).to({x}.dtype)" if t != 0 else f"F.relu({x})")
+        if m is not None:
+            y = tr.line(f"torch.clamp({y}, 0.0, {float(m)!r})")
+        if a != 0:
+            y = tr.line(f"{y} - {a!r} * F.relu({t!r} - {x})")
+        return [y]

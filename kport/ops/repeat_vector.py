@@ -25,3 +25,6 @@ class RepeatVector(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("Tile", [unsqueeze(g, xs[0], [1]), g.ints([1, self.n, 1])])]
+
+    def to_torch(self, t, xs, w, node):
+        return [t.line(f"{xs[0]}.unsqueeze(1).repeat(1, {self.n}, 1)")]

@@ -31,3 +31,29 @@ class Rescaling(Op):
         x = g.op("Cast", [xs[0]], to=1)  # integer images become float32; a no-op for floats
         y = g.op("Mul", [x, g.const(scale, f"{node.layer}/scale")])
         return [g.op("Add", [y, g.const(offset, f"{node.layer}/offset")])]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        scale, offset = self._constants()
+        x = f"{xs[0]}.to(torch.float32)"  # integer images become float32
+        if scale.ndim == 0 and offset.ndim == 0:
+            return [t.line(f"{x} * {float(scale)!r} + {float(offset)!r}")]
+        t.helper("KerasRescaling", TORCH_RESCALING)
+        m = t.submodule(f"KerasRescaling({list(scale.shape)}, {list(offset.shape)})", w,
+                        {"scale": ParamSpec(None, constant=scale), "offset": ParamSpec(None, constant=offset)})
+        return [t.line(f"{m}({x})")]
+
+
+TORCH_RESCALING = '''
+class KerasRescaling(nn.Module):
+    """Keras Rescaling with per-channel constants: x * scale + offset."""
+
+    def __init__(self, scale_shape: list[int], offset_shape: list[int]):
+        super().__init__()
+        self.register_buffer("scale", torch.ones(scale_shape))
+        self.register_buffer("offset", torch.zeros(offset_shape))
+
+    def forward(self, x):
+        return x * self.scale + self.offset
+'''

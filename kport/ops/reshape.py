@@ -46,3 +46,7 @@ class Reshape(Op):
     def to_onnx(self, g, xs, w, node):
         # 0 copies the batch size from the input
         return [g.op("Reshape", [xs[0], g.ints([0, *self.target_shape])])]
+
+    def to_torch(self, t, xs, w, node):
+        dims = ", ".join(str(d) for d in self.target_shape)
+        return [t.line(f"{xs[0]}.reshape([{xs[0]}.shape[0], {dims}])")]

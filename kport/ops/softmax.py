@@ -61,3 +61,13 @@ class Softmax(Op):
         shifted = g.op("Sub", [x, reduce(g, "ReduceMax", x, axes)])
         e = g.op("Exp", [shifted])
         return [g.op("Div", [e, reduce(g, "ReduceSum", e, axes)])]
+
+    def to_torch(self, t, xs, w, node):
+        x = xs[0]
+        pos = _mask_position(node.call)
+        if pos is not None:
+            x = t.line(f"{x} + (1.0 - {xs[pos]}.to({x}.dtype)) * {MASK_NEGATIVE!r}")
+        axes = list(self._axes(len(node.in_shapes[0])))
+        if len(axes) == 1:
+            return [t.line(f"F.softmax({x}, dim={axes[0]})")]
+        return [t.line(f"torch.exp({x} - torch.logsumexp({x}, dim={axes}, keepdim=True))")]

@@ -14,5 +14,8 @@ class Subtract(ElementwiseMerge):
     min_inputs = 2
     max_inputs = 2
 
+    def torch_binary(self, a, b):
+        return f"({a} - {b})"
+
     def combine(self, a, b):
         return a - b

@@ -19,3 +19,7 @@ class ThresholdedReLU(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("ThresholdedRelu", [xs[0]], alpha=float(self.theta))]
+
+    def to_torch(self, t, xs, w, node):
+        x = xs[0]
+        return [t.line(f"{x} * ({x} > {float(self.theta)!r}).to({x}.dtype)")]

@@ -35,7 +35,20 @@ EXPRESSIONS = {
     "sparse_plus": "torch.where({x} <= -1, torch.zeros_like({x}), torch.where({x} >= 1, {x}, ({x} + 1) ** 2 / 4))",
     "sparse_sigmoid": "torch.clamp(0.5 * ({x} + 1), 0.0, 1.0)",
     "glu": "F.glu({x}, dim={axis})",
+    "sparsemax": "keras_sparsemax({x}, {axis})",
 }
+# helper functions some expressions call, added to the generated file once
+HELPERS = {"sparsemax": ("keras_sparsemax", '''
+def keras_sparsemax(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Keras 3's sparsemax: tau = (sum of the support's cumulative sums - 1) / k (see ops/activation_fns.py)."""
+    z = torch.sort(x, dim=dim, descending=True)[0]
+    cssv = torch.cumsum(z, dim=dim)
+    r = torch.cumsum(torch.ones_like(z), dim=dim)
+    support = (z - (cssv - 1) / r) > 0
+    k = support.to(x.dtype).sum(dim=dim, keepdim=True)
+    tau = (torch.where(support, cssv, torch.zeros_like(cssv)).sum(dim=dim, keepdim=True) - 1) / k
+    return torch.clamp(x - tau, min=0.0)
+''')}
 DEFAULTS = {"axis": -1, "alpha": 1.0, "negative_slope": 0.2, "threshold": 0.5, "b": 4.0}
 
 
@@ -46,4 +59,6 @@ def to_torch(t, name: str, x: str, **params) -> str:
     if name not in EXPRESSIONS:
         raise ExportError(f"activation '{name}' has no PyTorch form")
     values = {**DEFAULTS, **params, "x": x}
+    if name in HELPERS:
+        t.helper(*HELPERS[name])
     return t.line(EXPRESSIONS[name].format(**values))

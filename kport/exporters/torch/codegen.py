@@ -50,7 +50,7 @@ def emit(graph: Graph) -> TorchEmitter:
             raise ExportError(f"{layer.op.kind} cannot be exported to PyTorch: {reason}",
                               path=graph.source.path, layer=layer.name)
         ctx = NodeContext(layer.name, [graph.tensors[x].shape for x in node.inputs],
-                          [graph.tensors[x].shape for x in node.outputs])
+                          [graph.tensors[x].shape for x in node.outputs], call=dict(node.call))
         t.layer = layer.name
         try:
             outs = hook(t, [names[x] for x in node.inputs], layer.weights, ctx)
