@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from kport.errors import FormatError, KportError, ShapeError, UnsupportedLayerError, WeightError
+from kport.importers import nested_weights
 from kport.ir.graph import Graph, Layer, Node, SourceInfo, TensorSpec
 from kport.ops.base import ImportContext
 from kport.ops.registry import op_for_keras_class
@@ -290,7 +291,7 @@ def bind_weights(graph: Graph, groups: dict[str, list[tuple[str, np.ndarray]]], 
         if gname in leaves and not leaves[gname].scope:
             per_layer.setdefault(gname, []).extend(items)
         elif gname in scoped:
-            for owner, owned in split_nested_weights(graph, gname, scoped[gname], items).items():
+            for owner, owned in nested_weights.split(graph, gname, scoped[gname], items).items():
                 per_layer.setdefault(owner, []).extend(owned)
         elif items:
             raise WeightError(f"the weights file has weights for '{gname}', which the model does not have",
@@ -347,76 +348,6 @@ def _shape_fits(expected, actual) -> bool:
 
 def _var_name(weight_name: str) -> str:
     return weight_name.split("/")[-1].split(":")[0]
-
-
-def keras_path(layer: Layer) -> tuple[str, ...]:
-    """The layer's Keras name with the nested models it sat in: ('outer', 'inner', 'dense')."""
-    return tuple(layer.scope) + (layer.name.split("/")[-1],)
-
-
-def split_nested_weights(graph: Graph, model: str, layers: list[Layer],
-                         items: list[tuple[str, np.ndarray]]) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """Shares a nested model's saved weight list out to its layers.
-
-    Saved names say the owner ('dense/kernel:0' in tf.keras, 'model/dense/kernel'
-    in Keras 3, 'model_1/dense/kernel:0' in older graphs). When they do not, the
-    list is read the way Keras writes it: trainable weights of every layer in
-    order, then the non-trainable ones.
-
-    Raises:
-        WeightError: the list fits neither reading.
-    """
-    by_name = _split_by_name(layers, items)
-    if by_name is not None:
-        return by_name
-    order = _trainable_first(graph, layers)
-    if len(order) != len(items):
-        raise WeightError(f"nested model '{model}' has {len(items)} saved weights whose names match none of its "
-                          f"layers, and its layers take {len(order)}", path=graph.source.path, layer=model,
-                          hint="the architecture and the weights come from different models")
-    result: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for (owner, wname), (_, arr) in zip(order, items):
-        result.setdefault(owner, []).append((wname, arr))
-    return result
-
-
-def _split_by_name(layers: list[Layer], items) -> dict[str, list] | None:
-    result: dict[str, list] = {}
-    for wname, arr in items:
-        parts = wname.split(":")[0].replace("\\", "/").split("/")[:-1]
-        owners = [layer for layer in layers if keras_path(layer)[-1] in parts]
-        if len(owners) > 1:  # same name at several depths: the path matching most, and least deeper, wins
-            owners.sort(key=lambda layer: _path_rank(keras_path(layer)[1:], parts))
-        if not owners:
-            return None
-        # the leftmost part that names a layer is the owner ('td/dense/kernel' belongs to 'td')
-        first = min(parts.index(keras_path(layer)[-1]) for layer in owners)
-        owner = next(layer for layer in owners if keras_path(layer)[-1] == parts[first])
-        result.setdefault(owner.name, []).append((wname, arr))
-    return result
-
-
-def _path_rank(path: tuple[str, ...], parts: list[str]) -> tuple[int, int]:
-    """Sort key of a candidate owner: most trailing path elements named in `parts`, then fewest left over."""
-    n = 0
-    for name in reversed(path):
-        if name not in parts:
-            break
-        n += 1
-    return (-n, len(path) - n)
-
-
-def _trainable_first(graph: Graph, layers: list[Layer]) -> list[tuple[str, str]]:
-    trainable, frozen = [], []
-    for layer in layers:
-        node = next((n for n in graph.nodes if n.layer == layer.name), None)
-        if node is None:
-            continue
-        shapes = layer.op.weight_shapes([graph.tensors[t].shape for t in node.inputs])
-        fixed = set(getattr(layer.op, "non_trainable_weights", ())) or {n for n in shapes if n.startswith("moving_")}
-        for wname in shapes:
-            (trainable if layer.trainable and wname not in fixed else frozen).append((layer.name, wname))
-    return trainable + frozen
 
 
 # ---- config helpers --------------------------------------------------------------

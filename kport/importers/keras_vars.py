@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kport.errors import FormatError, WeightError
-from kport.importers import damage, keras_config
+from kport.importers import damage, keras_config, nested_weights
 from kport.ir.graph import Graph
 
 # sub-objects of one layer, in the order Keras lists their weights
@@ -192,7 +192,7 @@ def bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
 
 
 def _bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
-    by_path = {keras_config.keras_path(layer): layer for layer in graph.layers.values()}
+    by_path = {nested_weights.keras_path(layer): layer for layer in graph.layers.values()}
     by_name = {("/".join(o.split("/")[:-2]), n): o for o, n in store.names.items()}
     claimed: set[str] = set()
     for kpath, obj, container in walk_config(model):
