@@ -168,3 +168,20 @@ def test_structure_only_graph_refuses_to_convert(tmp_path):
         kport.convert(path, tmp_path / "m.onnx", to="onnx")
     assert path in str(err.value) and "weights" in str(err.value)
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_cli_inspects_json_without_weights_and_refuses_to_run(tmp_path):
+    from click.testing import CliRunner
+
+    from kport.cli.main import cli
+
+    path = fixture("keras3", entry("nested_bn", "keras3")["files"]["json"])
+    shown = CliRunner().invoke(cli, ["inspect", path])
+    assert shown.exit_code == 0, shown.output
+    # Keras's own summary: 71 parameters, 35 of them non-trainable (frozen 'd' and the BN statistics)
+    assert "Total params: 71" in shown.output and "Non-trainable params: 35" in shown.output
+    np.savez(tmp_path / "in.npz", inp=np.zeros((2, 4), np.float32))
+    ran = CliRunner().invoke(cli, ["run", path, "--input", str(tmp_path / "in.npz"), "--output",
+                                   str(tmp_path / "out.npz")])
+    assert ran.exit_code != 0 and "without its weights" in ran.output
+    assert not (tmp_path / "out.npz").exists()

@@ -76,7 +76,7 @@ def _trainable_first(graph: Graph, layers: list[Layer]) -> list[tuple[str, str]]
         if node is None:
             continue
         shapes = layer.op.weight_shapes([graph.tensors[t].shape for t in node.inputs])
-        fixed = set(getattr(layer.op, "non_trainable_weights", ())) or {n for n in shapes if n.startswith("moving_")}
+        fixed = set(layer.op.non_trainable_weights)
         for wname in shapes:
             (trainable if layer.trainable and wname not in fixed else frozen).append((layer.name, wname))
     return trainable + frozen
