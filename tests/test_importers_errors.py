@@ -220,3 +220,25 @@ def test_random_corruption_never_escapes_as_a_raw_error(producer, fmt, tmp_path)
             kport.load(str(path))
         except KportError as err:
             assert str(path) in str(err)
+
+
+def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
+    from kport.importers import keras_v3
+
+    monkeypatch.setattr(keras_v3, "BOMB_SIZE", 1 << 20)  # the real limit is 64 MiB; same rule, smaller file
+    src = file_of("mlp_dense", "keras3", "keras")
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w") as zout:
+        for name in zin.namelist():
+            if name != "model.weights.h5":
+                zout.writestr(name, zin.read(name))
+        zout.writestr("model.weights.h5", bytes(4 << 20), compress_type=zipfile.ZIP_DEFLATED)
+    raises(UnsafeContentError, path, "decompression bomb")
+
+
+def test_big_weights_are_read_through_a_temporary_file(monkeypatch):
+    from kport.importers import keras_v3
+
+    monkeypatch.setattr(keras_v3, "IN_MEMORY_LIMIT", 0)
+    graph = kport.load(file_of("nested_multi", "keras3", "keras"))
+    assert graph.layers["encoder/fc"].weights["kernel"].shape == (5, 6)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import zipfile
 
 import numpy as np
@@ -21,6 +22,11 @@ CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS_H5 = "model.weights.h5"
 WEIGHTS_NPZ = "model.weights.npz"
+# weights above this size are extracted to a temporary file instead of read into memory
+IN_MEMORY_LIMIT = 256 << 20
+# a member this large that inflates more than BOMB_RATIO times is refused (float weights barely compress)
+BOMB_SIZE = 64 << 20
+BOMB_RATIO = 100
 
 
 def load_zip(path: str, weights: str | None = None, **options) -> Graph:
@@ -71,7 +77,17 @@ def open_zip(path: str) -> zipfile.ZipFile:
                           hint="the file is truncated or corrupt; copy it again")
 
 
+def _check_size(z: zipfile.ZipFile, member: str, path: str) -> zipfile.ZipInfo:
+    info = z.getinfo(member)
+    if info.file_size > BOMB_SIZE and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+        raise UnsafeContentError(
+            f"'{member}' inflates from {info.compress_size} to {info.file_size} bytes (a decompression bomb?)",
+            path=path, hint="kport refuses it; a real .keras file stores its weights uncompressed")
+    return info
+
+
 def _read_member(z: zipfile.ZipFile, member: str, path: str) -> bytes:
+    _check_size(z, member, path)
     try:
         return z.read(member)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
@@ -91,13 +107,25 @@ def read_h5_member(z: zipfile.ZipFile, member: str, path: str) -> keras_vars.Var
     """Reads the `vars` groups of the zip's HDF5 weights."""
     import h5py
 
-    data = _read_member(z, member, path)
+    if _check_size(z, member, path).file_size <= IN_MEMORY_LIMIT:
+        source, tmp = io.BytesIO(_read_member(z, member, path)), None
+    else:  # big weights: one copy on disk rather than a second one in memory
+        tmp = tempfile.TemporaryDirectory(prefix="kport-")
+        try:
+            source = z.extract(member, tmp.name)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+            tmp.cleanup()
+            raise FormatError(f"cannot read '{member}' from the zip ({err})", path=path,
+                              hint="the file is truncated or corrupt; copy it again")
     try:
-        with h5py.File(io.BytesIO(data), "r") as h5:
+        with h5py.File(source, "r") as h5:
             return keras_vars.read_h5_store(h5, path)
     except OSError as err:
         raise FormatError(f"'{member}' is not a readable HDF5 file ({err})", path=path,
                           hint="the file is truncated or corrupt; copy it again")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
 
 
 def read_npz_member(z: zipfile.ZipFile, member: str, path: str) -> keras_vars.VarsStore:
