@@ -242,3 +242,12 @@ def test_big_weights_are_read_through_a_temporary_file(monkeypatch):
     monkeypatch.setattr(keras_v3, "IN_MEMORY_LIMIT", 0)
     graph = kport.load(file_of("nested_multi", "keras3", "keras"))
     assert graph.layers["encoder/fc"].weights["kernel"].shape == (5, 6)
+
+
+def test_weights_index_given_as_the_model():
+    path = file_of("mlp_dense", "keras3", "weights_sharded")
+    raises(FormatError, path, "sharded-weights index")
+
+
+def test_weights_only_hdf5_given_as_the_model():
+    raises(FormatError, file_of("nested_multi", "tfkeras", "weights"), "no model architecture")

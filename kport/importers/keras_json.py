@@ -55,6 +55,9 @@ def read_model_json(path: str) -> dict:
     except json.JSONDecodeError as err:
         raise FormatError(f"unreadable JSON at line {err.lineno} column {err.colno}: {err.msg}", path=path,
                           hint="the file is truncated or not JSON; save it again with model.to_json()")
+    if isinstance(value, dict) and "weight_map" in value:
+        raise FormatError("this JSON is a sharded-weights index, not a model architecture", path=path,
+                          hint="give the architecture (JSON or .keras) as the model and this file as its weights")
     if not isinstance(value, dict) or "class_name" not in value or "config" not in value:
         raise FormatError("the JSON is not a Keras model architecture (no class_name/config)", path=path,
                           hint="give the output of model.to_json()")
