@@ -3,8 +3,8 @@
 Holds both inner ops as attributes. The backward layer runs with `go_backwards`
 flipped; with `return_sequences` its output is flipped back to input time
 order before the merge (concat on the last axis, sum, mul, ave, or None = two
-outputs). Keras forces `zero_output_for_mask = return_sequences` on both inner
-layers. Weights: the forward layer's, then the backward layer's, prefixed
+outputs). tf.keras 2 and Keras 3 force `zero_output_for_mask = return_sequences`
+on both inner layers; multi-backend Keras 2 does not. Weights: the forward layer's, then the backward layer's, prefixed
 `forward_` / `backward_`. Initial states: the first half go forward.
 """
 from __future__ import annotations
@@ -54,8 +54,9 @@ class Bidirectional(Op):
         merge_mode = config.get("merge_mode", "concat")
         if merge_mode not in MERGE_MODES:
             raise UnsupportedLayerError(f"unknown merge_mode '{merge_mode}'", hint=f"use one of {MERGE_MODES}")
-        for op in (forward, backward):
-            op.zero_output_for_mask = op.return_sequences
+        if ctx.flavor != "keras":  # tf.keras 2 and Keras 3 force it; multi-backend Keras 2 (checked on 2.2.4) did not
+            for op in (forward, backward):
+                op.zero_output_for_mask = op.return_sequences
         return cls(forward=forward, backward=backward, merge_mode=merge_mode)
 
     # ---- shapes and weights -------------------------------------------------
