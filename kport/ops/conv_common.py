@@ -2,8 +2,10 @@
 
 Everything here works on channels_last arrays `(N, *spatial, C)`; ops move a
 channels_first input there first (`to_channels_last`) and back at the end.
-The numpy convolution loops over kernel taps only (at most k^3 iterations),
-each tap one strided view times a matrix, so large models run at BLAS speed.
+The numpy convolution never loops over pixels: it gathers patches per kernel
+tap (strided views) and runs matrix products, so large models run at BLAS speed.
+The families (Conv, DepthwiseConv, SeparableConv, ConvTranspose) live here;
+the per-kind files fix the rank and the Keras class names.
 """
 from __future__ import annotations
 
@@ -289,16 +291,55 @@ class ConvBase(Op):
             y = activation_fns.to_onnx(g, self.activation, y)
         return y
 
-    def onnx_conv_attrs(self, spatial: tuple) -> dict:
-        """Conv attributes: explicit pads when sizes are known, else SAME_UPPER."""
+    def onnx_conv_input(self, g, x_nchw: str, spatial: tuple) -> tuple[str, dict]:
+        """The (possibly pre-padded) Conv input and its attributes for this layer's padding."""
         attrs = {"kernel_shape": list(self.kernel_size), "strides": list(self.strides),
                  "dilations": list(self.dilation_rate)}
-        pads = self.pads_for(spatial)
-        if pads is None:
-            attrs["auto_pad"] = "SAME_UPPER"
-        else:
-            attrs["pads"] = onnx_pads(pads)
-        return attrs
+        x, padding = onnx_same_padding(g, x_nchw, spatial, self.kernel_size, self.strides, self.dilation_rate,
+                                       self.padding)
+        return x, {**attrs, **padding}
+
+
+def same_upper_is_exact(kernel, strides, dilations) -> bool:
+    """Whether ONNX auto_pad SAME_UPPER reproduces TF 'same' for every input size.
+
+    onnxruntime computes the total pad without clamping it at zero, so a window
+    smaller than its stride makes it fail on some sizes.
+    """
+    return all(effective_kernel(k, d) >= s for k, s, d in zip(kernel, strides, dilations))
+
+
+def onnx_same_padding(g, x_nchw: str, spatial: tuple, kernel, strides, dilations, padding: str,
+                      pad_value: float = 0.0) -> tuple[str, dict]:
+    """How a Conv/Pool node gets Keras padding: returns (input, attributes).
+
+    Known sizes give explicit `pads`; unknown sizes with 'same' and stride > 1
+    give auto_pad SAME_UPPER, or, where that would go wrong, a Pad node whose
+    pads are computed from the runtime shape.
+    """
+    pads = explicit_pads(spatial, kernel, strides, dilations, padding)
+    if pads is not None:
+        return x_nchw, {"pads": onnx_pads(pads)}
+    if same_upper_is_exact(kernel, strides, dilations):
+        return x_nchw, {"auto_pad": "SAME_UPPER"}
+    pads_tensor = onnx_runtime_same_pads(g, x_nchw, len(spatial), kernel, strides, dilations)
+    padded = g.op("Pad", [x_nchw, pads_tensor, g.const(np.array(pad_value, np.float32))], mode="constant")
+    return padded, {"pads": [0] * (2 * len(spatial))}
+
+
+def onnx_runtime_same_pads(g, x_nchw: str, rank: int, kernel, strides, dilations) -> str:
+    """The Pad `pads` input (int64, all axes) of TF 'same' padding, computed from the runtime shape."""
+    size = g.op("Slice", [g.op("Shape", [x_nchw]), g.ints([2]), g.ints([2 + rank]), g.ints([0])])
+    s = g.ints(list(strides))
+    k = g.ints([effective_kernel(kk, d) for kk, d in zip(kernel, dilations)])
+    one = g.ints([1])
+    out = g.op("Div", [g.op("Sub", [g.op("Add", [size, s]), one]), s])  # ceil(size / stride)
+    reach = g.op("Add", [g.op("Mul", [g.op("Sub", [out, one]), s]), k])
+    total = g.op("Max", [g.op("Sub", [reach, size]), g.ints([0] * rank)])
+    before = g.op("Div", [total, g.ints([2] * rank)])
+    after = g.op("Sub", [total, before])
+    zeros = g.ints([0, 0])
+    return g.op("Concat", [zeros, before, zeros, after], axis=0)
 
 
 def to_nchw(g, x: str, rank: int) -> str:
@@ -363,8 +404,8 @@ class ConvND(ConvBase):
     def to_onnx(self, g, xs, w, node):
         spatial = spatial_dims(node.in_shapes[0], self.data_format)
         kernel = g.const(kernel_to_oihw(w["kernel"]), f"{node.layer}/kernel")
-        y = g.op("Conv", [self.onnx_in(g, xs[0]), kernel, *const_bias(g, self, w, node)], group=self.groups,
-                 **self.onnx_conv_attrs(spatial))
+        x, attrs = self.onnx_conv_input(g, self.onnx_in(g, xs[0]), spatial)
+        y = g.op("Conv", [x, kernel, *const_bias(g, self, w, node)], group=self.groups, **attrs)
         return [self.onnx_out(g, y)]
 
 
@@ -396,9 +437,8 @@ class DepthwiseConvND(ConvBase):
         """The depthwise stage as an ONNX grouped Conv on an NC* tensor."""
         kernel = w["depthwise_kernel"]
         weight = g.const(kernel_to_oihw(depthwise_as_grouped(kernel)), f"{node.layer}/depthwise_kernel")
-        spatial = spatial_dims(node.in_shapes[0], self.data_format)
-        return g.op("Conv", [x_nchw, weight, *bias], group=int(kernel.shape[-2]),
-                    **self.onnx_conv_attrs(spatial))
+        x, attrs = self.onnx_conv_input(g, x_nchw, spatial_dims(node.in_shapes[0], self.data_format))
+        return g.op("Conv", [x, weight, *bias], group=int(kernel.shape[-2]), **attrs)
 
     def reference(self, xs, w):
         x = to_channels_last(xs[0], self.data_format)

@@ -14,8 +14,9 @@ import numpy as np
 from kport.errors import ShapeError
 from kport.ops.base import ImportContext, Op, as_tuple, require_rank
 from kport.ops.conv_common import (channels, conv_output_length, explicit_pads, from_channels_last, from_nchw,
-                                   make_shape, normalize_data_format, onnx_pads, pad_spatial, spatial_dims,
-                                   tap_view, to_channels_last, to_nchw)
+                                   make_shape, normalize_data_format, onnx_runtime_same_pads, onnx_same_padding,
+                                   pad_spatial, same_upper_is_exact, spatial_dims, tap_view, to_channels_last,
+                                   to_nchw)
 
 
 def pool_nd(x: np.ndarray, pool: tuple, strides: tuple, pads: list[tuple[int, int]], mode: str) -> np.ndarray:
@@ -57,7 +58,6 @@ class PoolingND(Op):
 
     rank: ClassVar[int] = 2
     mode: ClassVar[str] = "max"
-    onnx_type: ClassVar[str] = "MaxPool"
 
     pool_size: tuple[int, ...] = (2,)
     strides: tuple[int, ...] | None = None
@@ -94,28 +94,41 @@ class PoolingND(Op):
         channels_last = self.data_format == "channels_last"
         x = to_nchw(g, xs[0], self.rank) if channels_last else xs[0]
         spatial = spatial_dims(node.in_shapes[0], self.data_format)
-        pads = explicit_pads(spatial, self.pool_size, self.strides, (1,) * self.rank, self.padding)
-        attrs = {"kernel_shape": list(self.pool_size), "strides": list(self.strides)}
-        if pads is None:
-            attrs["auto_pad"] = "SAME_UPPER"
+        window = {"kernel_shape": list(self.pool_size), "strides": list(self.strides)}
+        ones = (1,) * self.rank
+        if self.mode == "max":
+            x, padding = onnx_same_padding(g, x, spatial, self.pool_size, self.strides, ones, self.padding,
+                                           pad_value=-np.inf)
+            y = g.op("MaxPool", [x], **window, **padding)
+        elif (explicit_pads(spatial, self.pool_size, self.strides, ones, self.padding) is not None
+              or same_upper_is_exact(self.pool_size, self.strides, ones)):
+            _, padding = onnx_same_padding(g, x, spatial, self.pool_size, self.strides, ones, self.padding)
+            y = g.op("AveragePool", [x], count_include_pad=0, **window, **padding)
         else:
-            attrs["pads"] = onnx_pads(pads)
-        if self.mode == "average":
-            attrs["count_include_pad"] = 0
-        y = g.op(self.onnx_type, [x], **attrs)
+            # runtime-computed pads: average the zero-padded input, divide by the share of real cells
+            pads = onnx_runtime_same_pads(g, x, self.rank, self.pool_size, self.strides, ones)
+            zero = g.const(np.array(0.0, np.float32))
+            real = g.op("ConstantOfShape", [g.op("Shape", [x])], value=_float_tensor(1.0))
+            sums = g.op("AveragePool", [g.op("Pad", [x, pads, zero], mode="constant")], **window)
+            share = g.op("AveragePool", [g.op("Pad", [real, pads, zero], mode="constant")], **window)
+            y = g.op("Div", [sums, share])
         return [from_nchw(g, y, self.rank) if channels_last else y]
+
+
+def _float_tensor(value: float):
+    from onnx import helper
+
+    return helper.make_tensor("value", 1, [1], [value])
 
 
 @dataclass
 class MaxPoolingND(PoolingND):
     mode = "max"
-    onnx_type = "MaxPool"
 
 
 @dataclass
 class AveragePoolingND(PoolingND):
     mode = "average"
-    onnx_type = "AveragePool"
 
 
 @dataclass
