@@ -151,3 +151,23 @@ def test_keras1_full_padding_is_a_conv_on_the_zero_padded_input():
     assert_close(run_reference(full, [x])[0], expected, "full padding, numpy")
     pytest.importorskip("onnxruntime")
     assert_close(run_onnx(full, [x], 17)[0], expected, "full padding, onnx")
+
+
+@pytest.mark.parametrize("class_name,config", [
+    ("MaxPooling1D", {"pool_size": 1, "strides": 2, "padding": "same"}),
+    ("AveragePooling2D", {"pool_size": 3, "strides": 4, "padding": "same"}),
+    ("Conv2D", {"filters": 2, "kernel_size": 1, "strides": 2, "padding": "same"}),
+    ("SeparableConv1D", {"filters": 2, "kernel_size": 2, "strides": 3, "padding": "same"}),
+])
+@pytest.mark.parametrize("size", [4, 5, 6, 7])
+def test_window_smaller_than_stride_with_unknown_sizes(class_name, config, size):
+    """onnxruntime's SAME_UPPER fails here (negative pads); the exported graph computes the pads itself."""
+    pytest.importorskip("onnxruntime")
+    op = make(class_name, **config)
+    rank = int(class_name[-2])
+    x = np.random.default_rng(size).standard_normal((2, *(size,) * rank, 3)).astype(np.float32)
+    weights = {k: np.random.default_rng(1).standard_normal(s).astype(np.float32)
+               for k, s in op.weight_shapes([(None, *x.shape[1:])]).items()}
+    expected = run_reference(single_layer_graph(op, [(None, *x.shape[1:])], weights), [x])[0]
+    dynamic = single_layer_graph(op, [(None, *(None,) * rank, 3)], weights)
+    assert_close(run_onnx(dynamic, [x], 17)[0], expected, f"{class_name} size {size}")
