@@ -306,3 +306,12 @@ def test_torch_state_dict_round_trip_is_exact(case):
         for key, value in layer.weights.items():
             got = back.layers[name].weights[key]
             assert got.dtype == value.dtype and np.array_equal(got, value), f"{name}/{key}"
+
+
+def test_thresholded_relu_is_refused_for_keras3_writers():
+    from kport.errors import ExportError
+
+    op = _op("ThresholdedReLU", {"theta": 0.5}, PRODUCERS["tf_keras"])
+    assert op.keras_config("tf.keras") == {"theta": 0.5}
+    with pytest.raises(ExportError, match="Keras 3"):
+        op.keras_config("keras3")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kport.errors import ExportError
 from kport.ops.base import Op
 
 
@@ -12,6 +13,13 @@ class ThresholdedReLU(Op):
     keras_classes = ("ThresholdedReLU",)
 
     theta: float = 1.0
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        if flavor == "keras3":
+            # Keras 3 removed the class; ReLU(threshold=theta) computes the same for theta >= 0
+            raise ExportError("ThresholdedReLU does not exist in Keras 3",
+                              hint="write a tf.keras file (--to h5), or replace it by ReLU(threshold=theta)")
+        return super().keras_config(flavor)
 
     def reference(self, xs, w):
         x = xs[0]
