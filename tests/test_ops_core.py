@@ -315,3 +315,26 @@ def test_thresholded_relu_is_refused_for_keras3_writers():
     assert op.keras_config("tf.keras") == {"theta": 0.5}
     with pytest.raises(ExportError, match="Keras 3"):
         op.keras_config("keras3")
+
+
+def test_torch_batchnorm_training_step_follows_keras2_rule():
+    """In train mode the module normalizes with batch statistics and moves the stored ones (Keras 2.2 rule)."""
+    torch = pytest.importorskip("torch")
+    from kport.runtime.torch_backend import build_module
+
+    rng = np.random.default_rng(3)
+    op = _op("BatchNormalization", {"axis": 1, "momentum": 0.9, "epsilon": 1e-3}, PRODUCERS["keras3"])
+    w = [rng.uniform(0.5, 1.5, 3).astype(np.float32) for _ in range(4)]
+    net = build_module(single_layer_graph(op, [(None, 3, 4)], w))
+    x = rng.standard_normal((5, 3, 4)).astype(np.float32) * 2 + 1
+    net.train()
+    y = net(torch.from_numpy(x)).detach().numpy()
+    mean, var = x.mean(axis=(0, 2)), x.var(axis=(0, 2))
+    n = 5 * 4
+    gamma, beta, moving_mean, moving_var = w
+    want = (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-3) * gamma[:, None] + beta[:, None]
+    assert_close(y, want, "train-mode output")
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    assert_close(next(v for k, v in state.items() if k.endswith("moving_mean")), 0.9 * moving_mean + 0.1 * mean)
+    assert_close(next(v for k, v in state.items() if k.endswith("moving_variance")),
+                 0.9 * moving_var + 0.1 * var * n / (n - 1.001))
