@@ -14,7 +14,7 @@ import numpy as np
 
 from kport.errors import ShapeError
 from kport.ops.base import ImportContext, Op
-from kport.ops.onnx_common import reduce, scalar, unsqueeze
+from kport.ops.onnx_common import reduce, scalar
 
 _LETTERS = "cdefghijklmnopqrstuvwxyz"
 
@@ -88,8 +88,14 @@ class Dot(Op):
         x1, x2 = xs
         if self.normalize:
             x1, x2 = self._l2_onnx(g, x1, a1), self._l2_onnx(g, x2, a2)
-        y = g.op("Einsum", [x1, x2], equation=self._equation(r1, r2))
-        return [unsqueeze(g, y, [1]) if r1 + r2 == 4 else y]
+        # the common forms as plain MatMul / Mul+ReduceSum (wider runtime support than Einsum)
+        if r1 == r2 == 2:
+            return [reduce(g, "ReduceSum", g.op("Mul", [x1, x2]), [1])]
+        if r1 == r2 == 3:
+            left = x1 if a1 == 2 else g.op("Transpose", [x1], perm=[0, 2, 1])
+            right = x2 if a2 == 1 else g.op("Transpose", [x2], perm=[0, 2, 1])
+            return [g.op("MatMul", [left, right])]
+        return [g.op("Einsum", [x1, x2], equation=self._equation(r1, r2))]
 
     def to_torch(self, t, xs, w, node):
         r1, r2 = len(node.in_shapes[0]), len(node.in_shapes[1])
