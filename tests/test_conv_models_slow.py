@@ -38,3 +38,24 @@ def test_application_matches_keras(name, size, extra, tmp_path):
     from layer_harness import run_onnx
 
     assert_close(run_onnx(graph, [x], 17)[0] / scale, expected / scale, f"{name} onnx")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ext", ["keras", "h5"])
+def test_lora_conv_is_merged_like_keras(ext, tmp_path):
+    """Keras 3 LoRA convs: .keras files hold the merged kernel, legacy .h5 files the factors."""
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    import kport
+
+    inputs = keras.Input((7, 7, 3))
+    conv = keras.layers.Conv2D(4, 3, lora_rank=2, lora_alpha=5)
+    model = keras.Model(inputs, conv(inputs))
+    rng = np.random.default_rng(0)
+    conv.lora_kernel_a.assign(rng.standard_normal(conv.lora_kernel_a.shape).astype(np.float32))
+    conv.lora_kernel_b.assign(rng.standard_normal(conv.lora_kernel_b.shape).astype(np.float32))
+    x = rng.standard_normal((2, 7, 7, 3)).astype(np.float32)
+    path = tmp_path / f"lora.{ext}"
+    model.save(path)
+    graph = kport.load(str(path))
+    assert_close(kport.run(graph, [x])[0], model.predict(x, verbose=0), f"LoRA conv from .{ext}")

@@ -376,6 +376,9 @@ class ConvND(ConvBase):
 
     filters: int = 1
     groups: int = 1
+    # Keras 3 LoRA: a legacy .h5 stores the low-rank factors beside the kernel; they are merged on load
+    lora_rank: int | None = None
+    lora_alpha: float | None = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -383,6 +386,26 @@ class ConvND(ConvBase):
             raise UnsupportedLayerError(f"{self.kind} does not support padding='causal'",
                                         hint="causal padding exists for Conv1D only")
         check_filters_groups(self.filters, self.groups, self.kind)
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        # kernels are held merged, so the written layer needs no LoRA
+        config = super().keras_config(flavor)
+        config.pop("lora_rank")
+        config.pop("lora_alpha")
+        return config
+
+    def load_weights(self, items: list, in_shapes) -> list:
+        """Merges Keras 3 LoRA factors into the kernel, as Keras does when it saves a .keras file."""
+        names = [n.split("/")[-1].split(":")[0] for n, _ in items]
+        if "lora_kernel_a" not in names:
+            return items
+        arrays = dict(zip(names, (np.asarray(a) for _, a in items)))
+        a, b = arrays["lora_kernel_a"], arrays["lora_kernel_b"]
+        rank = self.lora_rank or a.shape[-1]
+        scale = (self.lora_alpha if self.lora_alpha is not None else rank) / rank
+        kernel = (arrays["kernel"] + scale * np.matmul(a, b)).astype(arrays["kernel"].dtype)
+        return [(n, kernel if key == "kernel" else arr) for (n, arr), key in zip(items, names)
+                if key in ("kernel", "bias")]
 
     def weight_shapes(self, in_shapes):
         cin = self.in_channels(in_shapes[0])
