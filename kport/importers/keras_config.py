@@ -140,15 +140,17 @@ class GraphBuilder:
                 args, tensor_kwargs, call = _parse_inbound(nd)
                 try:
                     xs = [produced[r] for r in args]
-                    extra = {key: [produced[r] for r in refs] for key, refs in tensor_kwargs.items()}
+                    extra = {key: [None if r is None else produced[r] for r in refs]
+                             for key, refs in tensor_kwargs.items()}
                 except KeyError:
                     rest.append((lc, k, nd))
                     continue
                 # tensor keyword arguments follow the positional inputs; `call` records where
                 call = dict(call)
                 for key, names in extra.items():
-                    call[f"tensor:{key}"] = [len(xs) + i for i in range(len(names))]
-                    xs = xs + names
+                    call[f"tensor:{key}"] = [None if n is None else len(xs) + sum(m is not None for m in names[:i])
+                                             for i, n in enumerate(names)]
+                    xs = xs + [n for n in names if n is not None]
                 outs = self._call_layer(lc, scope, xs, call)
                 for j, o in enumerate(outs):
                     produced[(lname, k, j)] = o
@@ -418,7 +420,12 @@ def _parse_inbound(node) -> tuple[list[tuple[str, int, int]], dict[str, list], d
                 raw.update(entry[3])
     for key, value in raw.items():
         found: list = []
-        _collect_tensors(value, found)
+        if isinstance(value, list) and None in value and _holds_tensor(value):
+            # a per-input list such as mask=[None, m]: None keeps the place of an input without one
+            for v in value:
+                found.append(None) if v is None else _collect_tensors(v, found)
+        else:
+            _collect_tensors(value, found)
         if found:
             tensor_kwargs[key] = found
         else:

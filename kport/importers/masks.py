@@ -5,10 +5,14 @@ a tensor (from `Embedding(mask_zero=True)` or `Masking`) without recording it
 in the config. This pass follows Keras's propagation rules and, for every
 node that consumes masks (an op with `accepts_mask = True`: the recurrent
 layers, Bidirectional, ...), adds the mask as an extra input named in the
-call record as 'tensor:mask'. The masks are made by ComputeMask nodes
+call record as 'tensor:mask' (ops with `mask_per_input`, like Attention, get
+one position per input, None where that input has no mask). The masks are made by ComputeMask nodes
 (IR-internal, see kport/ops/compute_mask.py). Keras 3 functional models
 record their masks themselves (NotEqual / Any nodes and `mask=` keyword
-tensors), so the pass leaves them alone. See docs/DEVELOPING.md "Masks".
+tensors) only for some consumers (not for Attention, for instance): the pass
+fills in the rest, leaving nodes that already have a 'tensor:mask' alone.
+Merges AND their masks in Keras 1/2 and tf.keras, OR them in Keras 3 (and
+drop the mask when an input has none). See docs/DEVELOPING.md "Masks".
 """
 from __future__ import annotations
 
@@ -28,24 +32,29 @@ MERGES = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conca
 
 def add_implicit_masks(graph: Graph, ctx: ImportContext) -> None:
     """Adds ComputeMask nodes and 'tensor:mask' inputs for the masks Keras passed implicitly."""
-    if ctx.flavor == "keras3" and graph.kind == "Functional":
-        return
+    merge_mode = "or" if ctx.flavor == "keras3" else "and"
     mask_of: dict[str, str] = {}
     nodes: list[Node] = []
     for node in graph.nodes:
         op = graph.layers[node.layer].op
         in_mask = [mask_of.get(t) for t in node.inputs]
-        if getattr(op, "accepts_mask", False) and in_mask and in_mask[0] and "tensor:mask" not in node.call:
-            node.call = dict(node.call, **{"tensor:mask": [len(node.inputs)]})
-            node.inputs = node.inputs + [in_mask[0]]
+        if getattr(op, "accepts_mask", False) and any(in_mask) and "tensor:mask" not in node.call:
+            if getattr(op, "mask_per_input", False):  # [mask of input 0 or None, mask of input 1 or None, ...]
+                present = list(dict.fromkeys(m for m in in_mask if m))  # a shared mask goes in once
+                positions = [len(node.inputs) + present.index(m) if m else None for m in in_mask]
+                node.call = dict(node.call, **{"tensor:mask": positions})
+                node.inputs = node.inputs + present
+            elif in_mask[0]:
+                node.call = dict(node.call, **{"tensor:mask": [len(node.inputs)]})
+                node.inputs = node.inputs + [in_mask[0]]
         nodes.append(node)
-        made = _output_mask(graph, node, op, in_mask, nodes)
+        made = _output_mask(graph, node, op, in_mask, nodes, merge_mode)
         if made:
             mask_of[node.outputs[0]] = made
     graph.nodes = nodes
 
 
-def _output_mask(graph: Graph, node: Node, op, in_mask: list, nodes: list[Node]) -> str | None:
+def _output_mask(graph: Graph, node: Node, op, in_mask: list, nodes: list[Node], merge_mode: str) -> str | None:
     kind = op.kind
     if kind == "Embedding" and getattr(op, "mask_zero", False):
         return _mask_node(graph, node, ComputeMask(mode="not_equal", value=0.0), [node.inputs[0]], nodes)
@@ -58,9 +67,11 @@ def _output_mask(graph: Graph, node: Node, op, in_mask: list, nodes: list[Node])
     if kind in MERGES:
         if kind == "Concatenate" and getattr(op, "axis", -1) not in (-1, len(_shape(graph, node)) - 1):
             return None
+        if merge_mode == "or" and len(present) < len(in_mask):
+            return None  # Keras 3: an unmasked input makes every step count
         if len(present) == 1:
             return present[0]
-        return _mask_node(graph, node, ComputeMask(mode="and"), present, nodes)
+        return _mask_node(graph, node, ComputeMask(mode=merge_mode), present, nodes)
     propagates = getattr(op, "propagates_mask", None)
     if propagates is None:
         propagates = kind in KEEPS_MASK or (getattr(op, "accepts_mask", False)

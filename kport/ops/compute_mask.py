@@ -6,7 +6,8 @@ explicit with this op and feeds them to mask-consuming nodes as their
 'tensor:mask' input. Modes:
 - `not_equal`: x != value (Embedding(mask_zero=True) on its ids),
 - `any_not_equal`: any(x != value) over the last axis (Masking),
-- `and`: the logical and of every input mask (merge layers).
+- `and`: the logical and of every input mask (Keras 2 / tf.keras merge layers),
+- `or`: the logical or (Keras 3 merge layers).
 It is not a Keras layer: Keras writers skip ops marked `internal`.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from kport.errors import ShapeError
 from kport.ops.base import Op
 
-MODES = ("not_equal", "any_not_equal", "and")
+MODES = ("not_equal", "any_not_equal", "and", "or")
 
 
 @dataclass
@@ -43,19 +44,19 @@ class ComputeMask(Op):
         return [tuple(in_shapes[0])]
 
     def reference(self, xs, w):
-        if self.mode == "and":
+        if self.mode in ("and", "or"):
             out = np.asarray(xs[0]).astype(bool)
             for m in xs[1:]:
-                out = out & np.asarray(m).astype(bool)
+                out = (out & np.asarray(m).astype(bool)) if self.mode == "and" else (out | np.asarray(m).astype(bool))
             return [out]
         differs = np.asarray(xs[0]) != np.asarray(self.value, dtype=np.asarray(xs[0]).dtype)
         return [differs.any(axis=-1) if self.mode == "any_not_equal" else differs]
 
     def to_onnx(self, g, xs, w, node):
-        if self.mode == "and":
+        if self.mode in ("and", "or"):
             out = g.op("Cast", [xs[0]], to=9)
             for m in xs[1:]:
-                out = g.op("And", [out, g.op("Cast", [m], to=9)])
+                out = g.op("And" if self.mode == "and" else "Or", [out, g.op("Cast", [m], to=9)])
             return [out]
         x = g.op("Cast", [xs[0]], to=1)  # float32: ids and values compare alike
         differs = g.op("Not", [g.op("Equal", [x, g.const(np.array(self.value, np.float32))])])
