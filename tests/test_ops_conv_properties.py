@@ -1,4 +1,4 @@
-"""Random conv/pool/resize configurations: numpy reference vs onnxruntime (an independent implementation).
+"""Random conv/pool/resize configurations: numpy reference vs onnxruntime and PyTorch (independent implementations).
 
 The Keras fixtures pin the semantics on a grid; these explore the corners in
 between (odd sizes, stride larger than the kernel or window, every rank and
@@ -19,6 +19,10 @@ from kport.ops.registry import op_for_keras_class
 from layer_harness import assert_close, run_onnx, run_reference, single_layer_graph, spatial_unknown
 
 pytest.importorskip("onnxruntime")
+try:  # torch is optional here: without it only onnxruntime is compared
+    import torch as TORCH
+except ImportError:
+    TORCH = None
 # KPORT_HYPOTHESIS_EXAMPLES raises the count for a deeper local search
 SETTINGS = settings(max_examples=int(os.environ.get("KPORT_HYPOTHESIS_EXAMPLES", 25)), deadline=None)
 KERAS3 = ImportContext(keras_major=3, flavor="keras3")
@@ -33,8 +37,15 @@ def check(class_name: str, config: dict, in_shape: tuple, seed: int, opset: int,
     expected = run_reference(single_layer_graph(op, [shape], weights), [x])[0]
     if dynamic:
         shape = spatial_unknown(shape, op.data_format)
-    got = run_onnx(single_layer_graph(op, [shape], weights), [x], opset)[0]
+    graph = single_layer_graph(op, [shape], weights)
+    got = run_onnx(graph, [x], opset)[0]
     assert_close(got, expected, f"{class_name} {config} on {in_shape}, opset {opset}, dynamic={dynamic}")
+    if TORCH is not None:
+        from kport.runtime.torch_backend import build_module
+
+        with TORCH.no_grad():
+            got = build_module(graph)(TORCH.from_numpy(x)).numpy()
+        assert_close(got, expected, f"{class_name} {config} on {in_shape}, torch, dynamic={dynamic}")
 
 
 @st.composite

@@ -291,6 +291,14 @@ class ConvBase(Op):
             y = activation_fns.to_onnx(g, self.activation, y)
         return y
 
+    def torch_padded_input(self, t, x: str, node) -> str:
+        """Keras-layout input -> NC* -> padded as this layer pads (PyTorch source)."""
+        if self.data_format == "channels_last":
+            x = torch_to_nchw(t, x, self.rank)
+        x, _ = torch_pad(t, x, spatial_dims(node.in_shapes[0], self.data_format), self.kernel_size, self.strides,
+                         self.dilation_rate, self.padding)
+        return x
+
     def onnx_conv_input(self, g, x_nchw: str, spatial: tuple) -> tuple[str, dict]:
         """The (possibly pre-padded) Conv input and its attributes for this layer's padding."""
         attrs = {"kernel_shape": list(self.kernel_size), "strides": list(self.strides),
@@ -431,6 +439,17 @@ class ConvND(ConvBase):
         y = g.op("Conv", [x, kernel, *const_bias(g, self, w, node)], group=self.groups, **attrs)
         return [self.onnx_out(g, y)]
 
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        cin = self.in_channels(node.in_shapes[0])
+        params = {"weight": ParamSpec("kernel", torch_kernel_layout(self.rank))}
+        if self.use_bias:
+            params["bias"] = ParamSpec("bias")
+        m = t.submodule(_torch_conv_module(self.rank, cin, self.filters, self, self.groups, self.use_bias), w,
+                        params)
+        return [_torch_finish(self, t, t.line(f"{m}({self.torch_padded_input(t, xs[0], node)})"))]
+
 
 @dataclass
 class DepthwiseConvND(ConvBase):
@@ -471,6 +490,21 @@ class DepthwiseConvND(ConvBase):
         y = self.onnx_depthwise(g, self.onnx_in(g, xs[0]), w, node, const_bias(g, self, w, node))
         return [self.onnx_out(g, y)]
 
+    def torch_depthwise(self, t, x: str, w: dict, node, bias: bool, suffix: str = "") -> str:
+        """The depthwise stage as a grouped torch Conv on the padded NC* input."""
+        from kport.exporters.torch.emitter import ParamSpec
+
+        cin = self.in_channels(node.in_shapes[0])
+        params = {"weight": ParamSpec("depthwise_kernel", DepthwiseTorchLayout(self.depth_multiplier, self.rank))}
+        if bias:
+            params["bias"] = ParamSpec("bias")
+        code = _torch_conv_module(self.rank, cin, cin * self.depth_multiplier, self, cin, bias)
+        m = t.submodule(code, w, params, suffix=suffix)
+        return t.line(f"{m}({self.torch_padded_input(t, x, node)})")
+
+    def to_torch(self, t, xs, w, node):
+        return [_torch_finish(self, t, self.torch_depthwise(t, xs[0], w, node, self.use_bias))]
+
 
 @dataclass
 class SeparableConvND(DepthwiseConvND):
@@ -504,6 +538,18 @@ class SeparableConvND(DepthwiseConvND):
         pointwise = g.const(kernel_to_oihw(w["pointwise_kernel"]), f"{node.layer}/pointwise_kernel")
         y = g.op("Conv", [mid, pointwise, *const_bias(g, self, w, node)], kernel_shape=[1] * self.rank)
         return [self.onnx_out(g, y)]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        mid = self.torch_depthwise(t, xs[0], w, node, bias=False, suffix="_depthwise")
+        params = {"weight": ParamSpec("pointwise_kernel", torch_kernel_layout(self.rank))}
+        if self.use_bias:
+            params["bias"] = ParamSpec("bias")
+        cmid = self.in_channels(node.in_shapes[0]) * self.depth_multiplier
+        code = _torch_conv_module(self.rank, cmid, self.filters, self, 1, self.use_bias, kernel=(1,) * self.rank)
+        m = t.submodule(code, w, params, suffix="_pointwise")
+        return [_torch_finish(self, t, t.line(f"{m}({mid})"))]
 
 
 # ---- transposed convolution -------------------------------------------------------------
@@ -603,3 +649,113 @@ class ConvTransposeND(ConvBase):
                  pads=[b for b, _ in crops] + [max(e, 0) for _, e in crops],
                  output_padding=[max(-e, 0) for _, e in crops])
         return [self.onnx_out(g, y)]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        params = {"weight": ParamSpec("kernel", torch_kernel_layout(self.rank))}
+        if self.use_bias:
+            params["bias"] = ParamSpec("bias")
+        crops = self.crops(spatial_dims(node.in_shapes[0], self.data_format))
+        code = _torch_conv_module(self.rank, self.in_channels(node.in_shapes[0]), self.filters, self, 1,
+                                  self.use_bias, transpose=True, output_padding=[max(-e, 0) for _, e in crops])
+        m = t.submodule(code, w, params)
+        x = torch_to_nchw(t, xs[0], self.rank) if self.data_format == "channels_last" else xs[0]
+        y = t.line(f"{m}({x})")
+        if any(b or e > 0 for b, e in crops):  # cut the full result to the Keras window
+            index = ", ".join([":", ":"] + [f"{b}:{-e if e > 0 else ''}" for b, e in crops])
+            y = t.line(f"{y}[{index}]")
+        return [_torch_finish(self, t, y)]
+
+
+# ---- PyTorch ---------------------------------------------------------------------------
+# generated-code helper: TF 'same' padding from the runtime shape of an NC* tensor
+TORCH_SAME_PAD = '''
+def tf_same_pad(x: torch.Tensor, kernel: list[int], strides: list[int], dilations: list[int],
+                value: float) -> torch.Tensor:
+    """Pads the spatial axes of an NC* tensor as TF 'same' does (the odd cell at the end)."""
+    pads: list[int] = []
+    for i in range(len(kernel) - 1, -1, -1):
+        size = x.shape[2 + i]
+        out = (size + strides[i] - 1) // strides[i]
+        total = max((out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size, 0)
+        pads.append(total // 2)
+        pads.append(total - total // 2)
+    return F.pad(x, pads, value=value)
+'''
+NEG_INF = "float('-inf')"
+
+
+def torch_pad(t, x: str, spatial: tuple, kernel, strides, dilations, padding: str,
+              value: str = "0.0") -> tuple[str, bool]:
+    """Emits the Keras padding of an NC* tensor; returns (variable, whether anything was padded).
+
+    Known sizes give a literal F.pad; unknown sizes with strided 'same' call the
+    `tf_same_pad` helper, which computes the pads from the runtime shape.
+    """
+    pads = explicit_pads(spatial, kernel, strides, dilations, padding)
+    if pads is None:
+        t.helper("tf_same_pad", TORCH_SAME_PAD)
+        return t.line(f"tf_same_pad({x}, {list(kernel)}, {list(strides)}, {list(dilations)}, {value})"), True
+    if all(p == (0, 0) for p in pads):
+        return x, False
+    flat = [v for p in reversed(pads) for v in p]  # F.pad lists the last axis first
+    return t.line(f"F.pad({x}, {flat}, value={value})"), True
+
+
+def torch_to_nchw(t, x: str, rank: int) -> str:
+    """Emits (N, *spatial, C) -> (N, C, *spatial)."""
+    return t.line(f"{x}.permute({', '.join(map(str, [0, rank + 1, *range(1, rank + 1)]))})")
+
+
+def torch_from_nchw(t, x: str, rank: int) -> str:
+    """Emits (N, C, *spatial) -> (N, *spatial, C)."""
+    return t.line(f"{x}.permute({', '.join(map(str, [0, *range(2, rank + 2), 1]))})")
+
+
+def torch_kernel_layout(rank: int):
+    """Keras (*k, in, out) -> torch Conv weight (out, in, *k)."""
+    from kport.exporters.torch.layouts import Perm
+
+    return Perm((rank + 1, rank, *range(rank)))
+
+
+@dataclass(frozen=True)
+class DepthwiseTorchLayout:
+    """Keras depthwise kernel (*k, C, M) <-> torch grouped Conv weight (C*M, 1, *k)."""
+
+    multiplier: int
+    rank: int
+
+    def to_torch(self, a: np.ndarray) -> np.ndarray:
+        grouped = depthwise_as_grouped(a)
+        return np.ascontiguousarray(np.transpose(grouped, (self.rank + 1, self.rank, *range(self.rank))))
+
+    def to_keras(self, a: np.ndarray) -> np.ndarray:
+        grouped = np.transpose(a, (*range(2, self.rank + 2), 1, 0))
+        return np.ascontiguousarray(grouped.reshape(*grouped.shape[:-2], -1, self.multiplier))
+
+
+def _torch_conv_module(rank: int, cin: int, cout: int, op, groups: int, bias: bool, kernel=None,
+                       transpose: bool = False, output_padding=None) -> str:
+    pointwise = kernel is not None  # SeparableConv's 1x1 stage: no stride or dilation of its own
+    kernel = op.kernel_size if kernel is None else kernel
+    kind = "ConvTranspose" if transpose else "Conv"
+    args = [str(cin), str(cout), f"kernel_size={tuple(kernel)}"]
+    if not pointwise and any(v != 1 for v in (*op.strides, *op.dilation_rate)):
+        args += [f"stride={tuple(op.strides)}", f"dilation={tuple(op.dilation_rate)}"]
+    if output_padding and any(output_padding):
+        args.append(f"output_padding={tuple(output_padding)}")
+    if groups != 1:
+        args.append(f"groups={groups}")
+    args.append(f"bias={bias}")
+    return f"nn.{kind}{rank}d({', '.join(args)})"
+
+
+def _torch_finish(op, t, y: str) -> str:
+    """NC* result -> Keras layout -> activation (Keras applies it on its own layout)."""
+    from kport.exporters.torch.activations import to_torch as activation
+
+    if op.data_format == "channels_last":
+        y = torch_from_nchw(t, y, op.rank)
+    return activation(t, op.activation, y)

@@ -44,3 +44,13 @@ class GlobalAveragePooling1D(GlobalAveragePoolingND):
         total = g.op("ReduceSum", [g.op("Where", [mask, xs[0], zero]), steps], keepdims=int(self.keepdims))
         count = g.op("ReduceSum", [g.op("Cast", [mask], to=1), steps], keepdims=int(self.keepdims))
         return [g.op("Div", [total, count])]
+
+    def to_torch(self, t, xs, w, node):
+        positions = list(node.call.get("tensor:mask", []))
+        if not positions:
+            return super().to_torch(t, xs[:1], w, node)
+        x, steps, keep = xs[0], self.steps_axis(), self.keepdims
+        mask = t.line(f"{xs[positions[0]]}.to({x}.dtype).unsqueeze({self.channel_axis()})")
+        total = t.line(f"torch.sum(torch.where({mask} > 0, {x}, torch.zeros_like({x})), dim=[{steps}], "
+                       f"keepdim={keep})")
+        return [t.line(f"{total} / torch.sum({mask}, dim=[{steps}], keepdim={keep})")]

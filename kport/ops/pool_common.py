@@ -13,10 +13,10 @@ import numpy as np
 
 from kport.errors import ShapeError
 from kport.ops.base import ImportContext, Op, as_tuple, require_rank
-from kport.ops.conv_common import (channels, conv_output_length, explicit_pads, from_channels_last, from_nchw,
-                                   make_shape, normalize_data_format, onnx_runtime_same_pads, onnx_same_padding,
-                                   pad_spatial, same_upper_is_exact, spatial_dims, tap_view, to_channels_last,
-                                   to_nchw)
+from kport.ops.conv_common import (NEG_INF, channels, conv_output_length, explicit_pads, from_channels_last,
+                                   from_nchw, make_shape, normalize_data_format, onnx_runtime_same_pads,
+                                   onnx_same_padding, pad_spatial, same_upper_is_exact, spatial_dims, tap_view,
+                                   to_channels_last, to_nchw, torch_from_nchw, torch_pad, torch_to_nchw)
 
 
 def pool_nd(x: np.ndarray, pool: tuple, strides: tuple, pads: list[tuple[int, int]], mode: str) -> np.ndarray:
@@ -114,6 +114,25 @@ class PoolingND(Op):
             y = g.op("Div", [sums, share])
         return [from_nchw(g, y, self.rank) if channels_last else y]
 
+    def to_torch(self, t, xs, w, node):
+        channels_last = self.data_format == "channels_last"
+        x = torch_to_nchw(t, xs[0], self.rank) if channels_last else xs[0]
+        spatial = spatial_dims(node.in_shapes[0], self.data_format)
+        ones = (1,) * self.rank
+        window = f"{list(self.pool_size)}, {list(self.strides)}"
+        fn = f"F.{'max' if self.mode == 'max' else 'avg'}_pool{self.rank}d"
+        if self.mode == "max":
+            x, _ = torch_pad(t, x, spatial, self.pool_size, self.strides, ones, self.padding, value=NEG_INF)
+            y = t.line(f"{fn}({x}, {window})")
+        else:
+            padded, any_pad = torch_pad(t, x, spatial, self.pool_size, self.strides, ones, self.padding)
+            y = t.line(f"{fn}({padded}, {window})")
+            if any_pad:  # divide by the share of real cells in each window, as Keras excludes pads
+                real = t.line(f"torch.ones_like({x}[:, :1])")
+                real, _ = torch_pad(t, real, spatial, self.pool_size, self.strides, ones, self.padding)
+                y = t.line(f"{y} / {fn}({real}, {window})")
+        return [torch_from_nchw(t, y, self.rank) if channels_last else y]
+
 
 def _float_tensor(value: float):
     from onnx import helper
@@ -176,6 +195,10 @@ class GlobalPoolingND(Op):
         if g.opset >= 18:  # axes became an input in opset 18
             return [g.op(op_type, [xs[0], g.ints(self.axes())], keepdims=keep)]
         return [g.op(op_type, [xs[0]], axes=self.axes(), keepdims=keep)]
+
+    def to_torch(self, t, xs, w, node):
+        fn = "torch.amax" if self.mode == "max" else "torch.mean"
+        return [t.line(f"{fn}({xs[0]}, dim={self.axes()}, keepdim={self.keepdims})")]
 
 
 @dataclass

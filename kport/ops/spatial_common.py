@@ -13,9 +13,25 @@ import numpy as np
 
 from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op, as_tuple, require_rank
-from kport.ops.conv_common import from_nchw, normalize_data_format, to_nchw
+from kport.ops.conv_common import from_nchw, normalize_data_format, to_nchw, torch_from_nchw, torch_to_nchw
 
 INT64_MAX = np.iinfo(np.int64).max
+# generated-code helper: linear resampling along one axis on tf.image.resize's grids
+TORCH_LINEAR_AXIS = '''
+def resize_linear_axis(x: torch.Tensor, axis: int, scale: int, half_pixel: bool) -> torch.Tensor:
+    """Stretches one axis by an integer factor with linear interpolation (edges clamped, as TF)."""
+    n = x.shape[axis]
+    out = torch.arange(n * scale, dtype=torch.float64, device=x.device)
+    src = (out + 0.5) / scale - 0.5 if half_pixel else out / scale
+    lower = torch.floor(src)
+    frac = (src - lower).to(x.dtype)
+    lo = torch.clamp(lower.long(), 0, n - 1)
+    hi = torch.clamp(lower.long() + 1, 0, n - 1)
+    shape = [1] * x.dim()
+    shape[axis] = -1
+    a = x.index_select(axis, lo)
+    return a + (x.index_select(axis, hi) - a) * frac.reshape(shape)
+'''
 
 
 def pairs(value, rank: int, what: str) -> tuple[tuple[int, int], ...]:
@@ -107,6 +123,10 @@ class ZeroPaddingND(SpatialOp):
         pads = self.full_pads(self.rank + 2)
         return [g.op("Pad", [xs[0], g.ints([p[0] for p in pads] + [p[1] for p in pads])], mode="constant")]
 
+    def to_torch(self, t, xs, w, node):
+        flat = [v for p in reversed(self.full_pads(self.rank + 2)[1:]) for v in p]  # last axis first
+        return [t.line(f"F.pad({xs[0]}, {flat})")]
+
 
 @dataclass
 class CroppingND(SpatialOp):
@@ -148,6 +168,12 @@ class CroppingND(SpatialOp):
             size = node.in_shapes[0][axis]
             ends.append(size - b if size is not None else (-b if b else INT64_MAX))
         return [g.op("Slice", [xs[0], g.ints(starts), g.ints(ends), g.ints(axes)])]
+
+    def to_torch(self, t, xs, w, node):
+        index = [":"] * (self.rank + 2)
+        for axis, (a, b) in zip(self.spatial_axes(), self.cropping):
+            index[axis] = f"{a}:{-b if b else ''}"
+        return [t.line(f"{xs[0]}[{', '.join(index)}]")]
 
 
 @dataclass
@@ -225,6 +251,24 @@ class UpSamplingND(SpatialOp):
         mode = "half_pixel" if self.half_pixel_centers else "asymmetric"
         y = g.op("Resize", [x, "", g.const(scales)], mode="linear", coordinate_transformation_mode=mode)
         return [from_nchw(g, y, self.rank) if channels_last else y]
+
+    def to_torch(self, t, xs, w, node):
+        x = xs[0]
+        if self.interpolation == "nearest":
+            for axis, s in zip(self.spatial_axes(), self.size):
+                if s != 1:
+                    x = t.line(f"{x}.repeat_interleave({s}, dim={axis})")
+            return [x]
+        if not self.half_pixel_centers:  # torch has no legacy-grid mode: sample each axis explicitly
+            t.helper("resize_linear_axis", TORCH_LINEAR_AXIS)
+            for axis, s in zip(self.spatial_axes(), self.size):
+                x = t.line(f"resize_linear_axis({x}, {axis}, {s}, False)")
+            return [x]
+        channels_last = self.data_format == "channels_last"
+        x = torch_to_nchw(t, x, self.rank) if channels_last else x
+        scale = tuple(float(s) for s in self.size)
+        y = t.line(f"F.interpolate({x}, scale_factor={scale}, mode='bilinear', align_corners=False)")
+        return [torch_from_nchw(t, y, self.rank) if channels_last else y]
 
 
 def linear_upsample_axis(x: np.ndarray, axis: int, scale: int, half_pixel: bool) -> np.ndarray:
