@@ -112,7 +112,8 @@ class ProgbarLogger(Callback):
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
         self.seen += logs.get("size", 1) if self.by_samples else 1
-        if self.verbose == 1:
+        target = self.params.get("samples") or self.params.get("steps")
+        if self.verbose == 1 and (target is None or self.seen < target):  # the epoch end draws the last one
             values = [(k, v) for k, v in logs.items() if k not in ("batch", "size")]
             self.progbar.update(self.seen, values, final=False)
 

@@ -187,12 +187,8 @@ class Layer:
 
     def _call_kwargs(self, kwargs: dict) -> dict:
         """Drops `training` for layers whose `call` does not take it."""
-        import inspect
-
-        if "training" in kwargs:
-            params = inspect.signature(self.call).parameters
-            if "training" not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
-                kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        if "training" in kwargs and not _takes_training(type(self)):
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
         return kwargs
 
     def run_node(self, xs: list, node: Node, training: bool) -> list:
@@ -237,6 +233,19 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+_TAKES_TRAINING: dict[type, bool] = {}
+
+
+def _takes_training(cls: type) -> bool:
+    """Whether `cls.call` accepts `training` (cached per class: it is asked at every call)."""
+    if cls not in _TAKES_TRAINING:
+        import inspect
+
+        params = inspect.signature(cls.call).parameters
+        _TAKES_TRAINING[cls] = "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    return _TAKES_TRAINING[cls]
 
 
 def _batch_input_shape(kwargs: dict) -> tuple | None:
