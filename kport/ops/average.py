@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kport.errors import UnsupportedLayerError
 from kport.ops.merge_common import ElementwiseMerge
 from kport.ops.onnx_common import scalar
 
@@ -17,6 +18,13 @@ class Average(ElementwiseMerge):
 
     def torch_binary(self, a, b):
         return f"({a} + {b})"
+
+    @classmethod
+    def from_keras(cls, config, ctx):
+        if "axis" in config:  # keras.ops.average(x, axis, weights): a reduction, not the merge layer
+            raise UnsupportedLayerError("the Keras 3 operation keras.ops.average is not supported",
+                                        hint="use keras.ops.mean, or the Average merge layer")
+        return super().from_keras(config, ctx)
 
     def combine(self, a, b):
         return a + b

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kport.errors import ShapeError
+from kport.errors import ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
 from kport.ops.onnx_common import reduce, scalar
 
@@ -31,6 +31,9 @@ class Dot(Op):
 
     @classmethod
     def from_keras(cls, config: dict, ctx: ImportContext) -> "Dot":
+        if "axes" not in config:  # keras.ops.dot: numpy's dot, not the batched Dot layer (which saves axes)
+            raise UnsupportedLayerError("the Keras 3 operation keras.ops.dot is not supported",
+                                        hint="use keras.ops.matmul / einsum, or the Dot layer")
         op = super().from_keras(config, ctx)
         if ctx.flavor == "keras3" or ctx.keras_major >= 3:
             op.norm_floor = 1e-14

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kport.errors import ShapeError
+from kport.errors import ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
 
 
@@ -18,11 +18,16 @@ class Reshape(Op):
 
     @classmethod
     def from_keras(cls, config: dict, ctx: ImportContext) -> "Reshape":
+        if "newshape" in config:  # keras.ops.reshape: the new shape includes the batch axis
+            config = {"target_shape": _operation_target(config["newshape"])}
         target = tuple(-1 if d is None else int(d) for d in config.get("target_shape", ()))
         if sum(d == -1 for d in target) > 1:
             raise ShapeError(f"Reshape target_shape {target} has more than one unknown (-1) size",
                              hint="give every size but one")
         return cls(target_shape=target)
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        return {"target_shape": list(self.target_shape)}
 
     def output_shapes(self, in_shapes):
         rest = in_shapes[0][1:]
@@ -50,3 +55,13 @@ class Reshape(Op):
     def to_torch(self, t, xs, w, node):
         dims = ", ".join(str(d) for d in self.target_shape)
         return [t.line(f"{xs[0]}.reshape([{xs[0]}.shape[0], {dims}])")]
+
+
+def _operation_target(newshape) -> list:
+    """The Reshape layer target of a keras.ops.reshape whose first size is the batch (-1 or None)."""
+    newshape = list(newshape)
+    rest = newshape[1:]
+    if not newshape or newshape[0] not in (-1, None) or -1 in rest or None in rest:
+        raise UnsupportedLayerError(f"keras.ops.reshape to {tuple(newshape)} does not keep the batch axis first",
+                                    hint="reshape with -1 as the first size and known other sizes")
+    return rest

@@ -11,8 +11,7 @@ class Subtract(ElementwiseMerge):
     kind = "Subtract"
     keras_classes = ("Subtract",)
     onnx_binary = "Sub"
-    min_inputs = 2
-    max_inputs = 2
+    max_inputs = 2  # one, when the other operand is a recorded constant (Keras 3 `2.0 - x`)
 
     def torch_binary(self, a, b):
         return f"({a} - {b})"
