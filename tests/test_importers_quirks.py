@@ -188,3 +188,32 @@ def test_bfloat16_weights_in_keras_zip(tmp_path):
     got = kport.load(path).layers["probs"].weights["bias"]
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, bias)
+
+
+def test_nested_layer_name_with_slash(tmp_path):
+    """A layer named 'blk/fc' inside a nested model: its weights are 'blk/fc/kernel:0'."""
+    def rename(h5):
+        cfg = read_json_attr(h5, "model_config")
+        encoder = next(lc for lc in cfg["config"]["layers"] if lc["name"] == "encoder")
+        for layer in encoder["config"]["layers"]:
+            if layer["config"]["name"] == "fc":
+                layer["config"]["name"] = "blk/fc"
+        set_json_attr(h5, "model_config", cfg)
+
+    def rewrite_weights(h5):
+        # listed in an order only the names can sort out: proj before blk/fc
+        group = h5["model_weights/encoder"]
+        arrays = {n: group[n][()] for n in ["fc/kernel:0", "fc/bias:0", "proj/kernel:0", "proj/bias:0"]}
+        for key in list(group.keys()):
+            del group[key]
+        order = [("proj/kernel:0", "proj/kernel:0"), ("proj/bias:0", "proj/bias:0"),
+                 ("blk/fc/kernel:0", "fc/kernel:0"), ("blk/fc/bias:0", "fc/bias:0")]
+        for new_name, old_name in order:
+            group.create_dataset(new_name, data=arrays[old_name])
+        set_names(group, "weight_names", [new_name for new_name, _ in order])
+
+    path = copy_h5(file_of("nested_multi", "tfkeras", "h5"), tmp_path / "slash.h5",
+                   lambda h5: (rename(h5), rewrite_weights(h5)))
+    graph = kport.load(path)
+    assert graph.layers["blk/fc"].scope == ("encoder",)
+    assert_parity(graph, entry("nested_multi", "tfkeras"))

@@ -13,8 +13,14 @@ from kport.ir.graph import Graph, Layer
 
 
 def keras_path(layer: Layer) -> tuple[str, ...]:
-    """The layer's Keras name with the nested models it sat in: ('outer', 'inner', 'dense')."""
-    return tuple(layer.scope) + (layer.name.split("/")[-1],)
+    """The layer's Keras name with the nested models it sat in: ('outer', 'inner', 'dense').
+
+    The IR name is the Keras name, or 'outer/inner/dense' when that was taken;
+    a Keras 2 name may itself hold '/' ('block1/conv'), so only the scope prefix is cut.
+    """
+    prefix = "/".join(layer.scope) + "/"
+    name = layer.name[len(prefix):] if layer.scope and layer.name.startswith(prefix) else layer.name
+    return tuple(layer.scope) + (name,)
 
 
 def split(graph: Graph, model: str, layers: list[Layer],
@@ -47,23 +53,33 @@ def _split_by_name(layers: list[Layer], items) -> dict[str, list] | None:
     result: dict[str, list] = {}
     for wname, arr in items:
         parts = wname.split(":")[0].replace("\\", "/").split("/")[:-1]
-        owners = [layer for layer in layers if keras_path(layer)[-1] in parts]
-        if len(owners) > 1:  # same name at several depths: the path matching most, and least deeper, wins
-            owners.sort(key=lambda layer: _path_rank(keras_path(layer)[1:], parts))
-        if not owners:
+        found = [(pos, layer) for layer in layers
+                 if (pos := _position(parts, keras_path(layer)[-1])) is not None]
+        if not found:
             return None
-        # the leftmost part that names a layer is the owner ('td/dense/kernel' belongs to 'td')
-        first = min(parts.index(keras_path(layer)[-1]) for layer in owners)
-        owner = next(layer for layer in owners if keras_path(layer)[-1] == parts[first])
-        result.setdefault(owner.name, []).append((wname, arr))
+        # the leftmost part that names a layer is the owner ('td/dense/kernel' belongs to 'td');
+        # the same name at several depths: the path matching most, and least deeper, wins
+        first = min(pos for pos, _ in found)
+        owners = sorted((layer for pos, layer in found if pos == first),
+                        key=lambda layer: _path_rank(keras_path(layer)[1:], parts))
+        result.setdefault(owners[0].name, []).append((wname, arr))
     return result
+
+
+def _position(parts: list[str], name: str) -> int | None:
+    """Where a (possibly '/'-holding) name starts in the weight name's parts, or None."""
+    want = name.split("/")
+    for i in range(len(parts) - len(want) + 1):
+        if parts[i:i + len(want)] == want:
+            return i
+    return None
 
 
 def _path_rank(path: tuple[str, ...], parts: list[str]) -> tuple[int, int]:
     """Sort key of a candidate owner: most trailing path elements named in `parts`, then fewest left over."""
     n = 0
     for name in reversed(path):
-        if name not in parts:
+        if _position(parts, name) is None:
             break
         n += 1
     return (-n, len(path) - n)
