@@ -117,23 +117,25 @@ def test_layer_name_with_slash(tmp_path):
     assert_parity(graph, entry("mlp_dense", "tfkeras"))
 
 
-def _rename_nested_weights(h5, model: str, new_names: list[str]) -> None:
+def _rewrite_nested_weights(h5, model: str, pairs: list[tuple[str, int]]) -> None:
+    """Rewrites a nested model's weight list as (new name, index of the saved weight) pairs."""
     group = h5[f"model_weights/{model}"]
     old = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
     arrays = [group[n][()] for n in old]
     for key in list(group.keys()):
         del group[key]
-    for name, arr in zip(new_names, arrays):
-        group.create_dataset(name, data=arr)
-    set_names(group, "weight_names", new_names)
+    for name, index in pairs:
+        group.create_dataset(name, data=arrays[index])
+    set_names(group, "weight_names", [name for name, _ in pairs])
 
 
 def test_tf1_era_nested_weight_names_with_model_prefix(tmp_path):
     """Graph-mode tf.keras prefixed nested weights with the model's graph scope."""
-    names = ["sequential_3/fc/kernel:0", "sequential_3/fc/bias:0", "sequential_3/proj/kernel:0",
-             "sequential_3/proj/bias:0"]
+    # listed proj first: only the names can put them right
+    pairs = [("sequential_3/proj/kernel:0", 2), ("sequential_3/proj/bias:0", 3),
+             ("sequential_3/fc/kernel:0", 0), ("sequential_3/fc/bias:0", 1)]
     path = copy_h5(file_of("nested_multi", "tfkeras", "h5"), tmp_path / "tf1.h5",
-                   lambda h5: _rename_nested_weights(h5, "encoder", names))
+                   lambda h5: _rewrite_nested_weights(h5, "encoder", pairs))
     assert_parity(kport.load(path), entry("nested_multi", "tfkeras"))
 
 
@@ -147,7 +149,7 @@ def test_nested_weights_without_useful_names_follow_keras_order(tmp_path):
         saved = [n.decode() if isinstance(n, bytes) else n for n in h5["model_weights/block"].attrs["weight_names"]]
     assert saved[:2] == ["bn/gamma:0", "bn/beta:0"] and saved[4:6] == ["d/kernel:0", "d/bias:0"]
     path = copy_h5(file_of("nested_bn", "tfkeras", "h5"), tmp_path / "anon.h5",
-                   lambda h5: _rename_nested_weights(h5, "block", [f"variable_{i}:0" for i in range(8)]))
+                   lambda h5: _rewrite_nested_weights(h5, "block", [(f"variable_{i}:0", i) for i in range(8)]))
     assert_parity(kport.load(path), entry("nested_bn", "tfkeras"))
 
 
