@@ -183,3 +183,51 @@ def test_merge_sequential_becomes_functional():
     by_name = {lc["name"]: lc for lc in cfg["layers"]}
     assert by_name["m"]["inbound_nodes"] == [[["a", 0, 0], ["b", 0, 0]]]
     assert cfg["output_layers"] == [["c", 0, 0]]
+
+
+def test_lost_dim_ordering_is_taken_from_the_model():
+    model = {"class_name": "Sequential", "config": [
+        {"class_name": "ZeroPadding2D", "config": {"name": "z", "padding": [1, 1]}},
+        {"class_name": "Convolution2D", "config": {"name": "c", "dim_ordering": "th"}}]}
+    out = legacy.fill_dim_ordering(model)
+    assert out["config"][0]["config"]["dim_ordering"] == "th"
+    mixed = {"class_name": "Sequential", "config": model["config"] + [
+        {"class_name": "MaxPooling2D", "config": {"name": "p", "dim_ordering": "tf"}}]}
+    assert "dim_ordering" not in legacy.fill_dim_ordering(mixed)["config"][0]["config"]
+
+
+@pytest.mark.parametrize("k,s,rewritten", [(3, 1, False), (2, 2, True), (3, 2, True), (5, 1, True)])
+def test_theano_same_pooling_rewrite(k, s, rewritten):
+    layer = {"class_name": "MaxPooling2D", "config": {"name": "p", "pool_size": [k, k], "strides": [s, s],
+                                                      "border_mode": "same", "dim_ordering": "th"}}
+    out = legacy._theano_pooling(layer)
+    assert (out["class_name"] == "TheanoPooling") == rewritten
+    if rewritten:
+        assert out["config"]["data_format"] == "channels_first" and out["config"]["mode"] == "max"
+
+
+def _theano_pool_loops(x, k, s, p, mode):
+    """Theano pool_2d(ignore_border=True, pad=p, mode max / average_exc_pad), cropped to ceil(n/s), NCHW."""
+    n = x.shape[2:]
+    out = [-(-d // s) for d in n]
+    y = np.zeros(x.shape[:2] + tuple(out), np.float64)
+    for i in range(out[0]):
+        for j in range(out[1]):
+            r0, c0 = i * s - p, j * s - p
+            win = x[:, :, max(r0, 0):min(r0 + k, n[0]), max(c0, 0):min(c0 + k, n[1])]
+            y[:, :, i, j] = win.max(axis=(2, 3)) if mode == "max" else win.mean(axis=(2, 3))
+    return y
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("k,s,n", [(2, 2, 6), (3, 2, 7), (5, 1, 5), (4, 3, 7)])
+def test_theano_pooling_op_matches_theano_rule(mode, k, s, n):
+    from kport.ops.theano_pooling import TheanoPooling, theano_same_pad
+
+    p = theano_same_pad(k, 2)
+    op = TheanoPooling(mode=mode, pool_size=(k, k), strides=(s, s), pads=(p, p), data_format="channels_first")
+    x = np.random.RandomState(k * 10 + s).randn(2, 3, n, n).astype(np.float32)
+    got = op.reference([x], {})[0]
+    out = -(-n // s)
+    assert got.shape == (2, 3, out, out) and op.output_shapes([(None, 3, n, n)]) == [(None, 3, out, out)]
+    np.testing.assert_allclose(got, _theano_pool_loops(x, k, s, p, mode), rtol=1e-5, atol=1e-6)

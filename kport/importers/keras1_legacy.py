@@ -219,9 +219,77 @@ def guess_keras1_backend(weights_group) -> str | None:
 def normalize_model(model: dict, ctx: ImportContext) -> dict:
     """Applies the model-level legacy rewrites (Merge-headed Sequentials, Theano 'same' padding)."""
     model = merge_sequential_to_functional(model)
+    if ctx.keras_major == 1:
+        model = fill_dim_ordering(model)
     if ctx.backend == "theano":
-        model = theano_same_padding(model)
+        model = _map_layers(model, _theano_same_layers)
     return model
+
+
+# Keras 1.2.2 forgot `dim_ordering` in these classes' get_config
+NO_SAVED_ORDERING = {"ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D", "UpSampling2D", "UpSampling3D"}
+
+
+def fill_dim_ordering(model: dict) -> dict:
+    """Gives spatial layers whose Keras 1 config lost `dim_ordering` the ordering the model uses.
+
+    Keras 1.2.2 did not save it for ZeroPadding/Cropping/UpSampling 2D/3D, so
+    Keras itself reloaded them with whatever keras.json said. When every layer
+    that recorded an ordering agrees, that ordering is the one the model was built with.
+    """
+    orderings = set()
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get("dim_ordering") in ("th", "tf"):
+                orderings.add(node["dim_ordering"])
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, list):
+            for v in node:
+                visit(v)
+
+    visit(model.get("config"))
+    if len(orderings) != 1:
+        return model
+    ordering = orderings.pop()
+
+    def fill(layers: list[dict], functional: bool) -> list[dict]:
+        out = []
+        for lc in layers:
+            cfg = lc.get("config")
+            if lc.get("class_name") in NO_SAVED_ORDERING and isinstance(cfg, dict) and "dim_ordering" not in cfg \
+                    and "data_format" not in cfg:
+                lc = {**lc, "config": {**cfg, "dim_ordering": ordering}}
+            out.append(lc)
+        return out
+
+    return _map_layers(model, fill)
+
+
+def _map_layers(model: dict, rewrite) -> dict:
+    """Applies `rewrite(layers, functional) -> layers` to a model config and its nested models."""
+    config = model.get("config")
+    if isinstance(config, list):
+        return {**model, "config": rewrite([_nested_map(lc, rewrite) for lc in config], False)}
+    if isinstance(config, dict) and isinstance(config.get("layers"), list):
+        functional = "input_layers" in config
+        layers = [_nested_map(lc, rewrite) for lc in config["layers"]]
+        return {**model, "config": {**config, "layers": rewrite(layers, functional)}}
+    return model
+
+
+def _nested_map(layer_cfg: dict, rewrite) -> dict:
+    if layer_cfg.get("class_name") in ("Sequential", "Model", "Functional"):
+        return _map_layers(layer_cfg, rewrite)
+    cfg = layer_cfg.get("config")
+    if layer_cfg.get("class_name") == "Merge" and isinstance(cfg, dict) and isinstance(cfg.get("layers"), list):
+        return {**layer_cfg, "config": {**cfg, "layers": [_map_layers(b, rewrite) for b in cfg["layers"]]}}
+    return layer_cfg
+
+
+def _theano_same_layers(layers: list[dict], functional: bool) -> list[dict]:
+    return [_theano_pooling(lc) for lc in _pad_layers(layers, functional)]
 
 
 def merge_sequential_to_functional(model: dict) -> dict:
@@ -287,30 +355,6 @@ CONV_CLASSES = {"Convolution1D": 1, "AtrousConvolution1D": 1, "Conv1D": 1, "Conv
                 "AtrousConvolution2D": 2, "Conv2D": 2, "Convolution3D": 3, "Conv3D": 3}
 
 
-def theano_same_padding(model: dict) -> dict:
-    """Rewrites Theano 'same' convolutions that differ from TF 'same' as ZeroPadding + 'valid'.
-
-    Theano pads k_eff//2 before and k_eff-1-k_eff//2 after on every axis (its 'half'
-    mode, cropped for even kernels), whatever the stride; TF puts the odd pixel at
-    the end and depends on the input size when stride > 1. They agree only for odd
-    kernels with stride 1, which stay as they are.
-    """
-    config = model.get("config")
-    if isinstance(config, list):
-        return {**model, "config": _pad_layers(config, functional=False)}
-    if isinstance(config, dict) and isinstance(config.get("layers"), list):
-        functional = "input_layers" in config
-        layers = [_nested(lc) for lc in config["layers"]]
-        return {**model, "config": {**config, "layers": _pad_layers(layers, functional)}}
-    return model
-
-
-def _nested(layer_cfg: dict) -> dict:
-    if layer_cfg.get("class_name") in ("Sequential", "Model", "Functional"):
-        return theano_same_padding(layer_cfg)
-    return layer_cfg
-
-
 def _pad_layers(layers: list[dict], functional: bool) -> list[dict]:
     out = []
     for lc in layers:
@@ -362,6 +406,35 @@ def _theano_same_pads(layer_cfg: dict) -> list[tuple[int, int]] | None:
     if all(k % 2 == 1 for k in k_eff) and all(s == 1 for s in strides):
         return None  # the same as TF 'same'
     return [(k // 2, k - 1 - k // 2) for k in k_eff]
+
+
+POOL_CLASSES = {"MaxPooling1D": (1, "max"), "AveragePooling1D": (1, "avg"), "MaxPooling2D": (2, "max"),
+                "AveragePooling2D": (2, "avg"), "MaxPooling3D": (3, "max"), "AveragePooling3D": (3, "avg")}
+
+
+def _theano_pooling(layer_cfg: dict) -> dict:
+    """A Theano-saved 'same' pooling layer that TF 'same' would compute differently -> TheanoPooling."""
+    from kport.ops.theano_pooling import theano_same_pad
+
+    kind = POOL_CLASSES.get(layer_cfg.get("class_name"))
+    cfg = layer_cfg.get("config") or {}
+    if kind is None or (cfg.get("border_mode") or cfg.get("padding")) != "same":
+        return layer_cfg
+    rank, mode = kind
+    size = cfg.get("pool_size", cfg.get("pool_length"))
+    size = [size] * rank if isinstance(size, int) else list(size)[:rank]
+    strides = cfg.get("strides", cfg.get("stride"))
+    strides = size if strides is None else ([strides] * rank if isinstance(strides, int) else list(strides)[:rank])
+    pads = [theano_same_pad(k, 3 if rank == 3 else 2) for k in size]
+    if all(s == 1 for s in strides) and all(p == (k - 1) // 2 for p, k in zip(pads, size)):
+        return layer_cfg  # the same windows as TF 'same'
+    data_format = DIM_ORDERING.get(cfg.get("dim_ordering"), cfg.get("data_format") or "channels_last")
+    new_cfg = {"name": cfg.get("name"), "mode": mode, "pool_size": size, "strides": strides, "pads": pads,
+               "data_format": data_format if rank > 1 else "channels_last"}
+    for key in ("batch_input_shape", "input_dtype", "dtype", "trainable"):
+        if key in cfg:
+            new_cfg[key] = cfg[key]
+    return {**layer_cfg, "class_name": "TheanoPooling", "config": new_cfg}
 
 
 # ---- weights ------------------------------------------------------------------------

@@ -34,7 +34,7 @@ DATA_FORMAT_KINDS = {
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalAveragePooling3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
     "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D",
-    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "TheanoPooling",
 }
 # element-wise layers: any layout in, the same layout out
 UNARY_KINDS = {"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ReLU", "LeakyReLU", "ELU",
