@@ -75,3 +75,71 @@ def _torch():
     return torch
 
 
+
+
+# ---- `kport convert` targets: write(graph, path) -> paths; run(path, feeds, names) -> outputs ----
+def write_torch(graph: Graph, path) -> list[str]:
+    """Target `torch`: the standalone model folder."""
+    write_model_folder(graph, path)
+    return [os.fspath(path)]
+
+
+def write_torchscript_target(graph: Graph, path) -> list[str]:
+    """Target `torchscript`."""
+    write_torchscript(graph, path)
+    return [os.fspath(path)]
+
+
+def write_pt2_target(graph: Graph, path) -> list[str]:
+    """Target `pt2`."""
+    write_pt2(graph, path)
+    return [os.fspath(path)]
+
+
+def _tensors(feeds: dict[str, np.ndarray]):
+    import torch
+
+    return [torch.from_numpy(np.require(v, requirements="C")) for v in feeds.values()]
+
+
+def _numpy(out) -> list[np.ndarray]:
+    out = out if isinstance(out, (tuple, list)) else (out,)
+    return [o.detach().cpu().numpy() for o in out]
+
+
+def run_torch_folder(path, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
+    """Imports the written `model.py` as a user would and runs it."""
+    import importlib.util
+    import sys
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location(f"kport_written_model_{abs(hash(os.fspath(path)))}",
+                                                  os.path.join(path, "model.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        net = module.load(os.path.join(path, "weights.safetensors"))
+        with torch.no_grad():
+            return _numpy(net(*_tensors(feeds)))
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+def run_torchscript_file(path, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
+    """Runs a TorchScript archive with torch.jit.load."""
+    import torch
+
+    net = torch.jit.load(os.fspath(path), map_location="cpu").eval()
+    with torch.no_grad():
+        return _numpy(net(*_tensors(feeds)))
+
+
+def run_pt2_file(path, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
+    """Runs a torch.export program with torch.export.load."""
+    import torch
+
+    program = torch.export.load(os.fspath(path))
+    with torch.no_grad():
+        return _numpy(program.module()(*_tensors(feeds)))
