@@ -194,3 +194,54 @@ def test_backend_functions_on_tensors():
     assert not K.get_value(x).any()
     assert K.epsilon() == 1e-7 and K.image_data_format() == "channels_last"
     assert K.int_shape(Input(shape=(3, 5))) == (None, 3, 5)
+
+
+def test_keras_positional_arguments_and_keras1_class_names():
+    from kport.keras.layers import Conv2D, Convolution2D, LeakyReLU, MaxPooling2D
+
+    conv = Conv2D(8, 3, strides=2)
+    assert conv.op.filters == 8 and conv.op.kernel_size == (3, 3) and conv.op.strides == (2, 2)
+    old = Convolution2D(4, 5, 3, border_mode="same", subsample=(2, 2))  # Keras 1: nb_filter, nb_row, nb_col
+    assert (old.op.filters, old.op.kernel_size, old.op.padding, old.op.strides) == (4, (5, 3), "same", (2, 2))
+    assert isinstance(old, Conv2D) and old.name.startswith("conv2d")
+    assert MaxPooling2D(3).op.pool_size == (3, 3)
+    assert LeakyReLU(alpha=0.1).op.negative_slope == pytest.approx(0.1)
+    with pytest.raises(TypeError, match="positional"):
+        Dropout(0.1, None, 3, "extra")
+
+
+def test_convnet_trains_with_keras_shapes():
+    from kport.keras.layers import Activation, Conv2D, Flatten, MaxPooling2D
+
+    np.random.seed(0)
+    model = Sequential([Conv2D(4, (3, 3), activation="relu", input_shape=(8, 8, 1)), MaxPooling2D((2, 2)),
+                        Flatten(), Dense(3), Activation("softmax")])
+    assert model.output_shape == (None, 3) and model.layers[0].output_shape == (None, 6, 6, 4)
+    x = np.random.rand(48, 8, 8, 1).astype("float32")
+    labels = (x[:, :4].mean(axis=(1, 2, 3)) > x[:, 4:].mean(axis=(1, 2, 3))).astype(int)
+    model.compile(keras.optimizers.Adam(lr=0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, labels, epochs=15, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.layers[0].get_weights()[0].shape == (3, 3, 1, 4)
+
+
+def test_batch_normalization_trains_with_batch_statistics_and_keras_moving_averages():
+    from kport.keras.layers import BatchNormalization
+
+    bn = BatchNormalization(input_shape=(3,))
+    model = Sequential([bn])
+    model.compile(keras.optimizers.SGD(lr=0.0), "mse")
+    x = np.random.RandomState(0).normal(2, 3, (16, 3)).astype("float32")
+    model.train_on_batch(x, np.zeros((16, 3)))
+    gamma, beta, mean, var = bn.get_weights()
+    np.testing.assert_allclose(mean, 0.01 * x.mean(0), rtol=1e-5)  # momentum 0.99 from zero
+    n = len(x)
+    np.testing.assert_allclose(var, 0.99 + 0.01 * x.var(0) * n / (n - 1.001), rtol=1e-5)
+    assert [w.trainable for w in bn.weights] == [True, True, False, False]
+    # inference uses the moving statistics
+    np.testing.assert_allclose(model.predict(x), (x - mean) / np.sqrt(var + 1e-3), rtol=1e-4, atol=1e-5)
+    # a frozen BatchNormalization runs in inference mode while training (tf.keras 2)
+    bn.trainable = False
+    model.compile(keras.optimizers.SGD(lr=0.0), "mse")
+    model.train_on_batch(x, np.zeros((16, 3)))
+    np.testing.assert_array_equal(bn.get_weights()[2], mean)

@@ -34,7 +34,7 @@ class Layer:
         unknown = [k for k in kwargs if k not in BASE_KWARGS]
         if unknown:
             raise TypeError(f"Keyword argument not understood: {unknown[0]!r}")
-        self.name = name or naming.unique_name(naming.snake_case(type(self).__name__))
+        self.name = name or naming.unique_name(naming.snake_case(self._name_base()))
         self.trainable = trainable
         self.dtype = dtype or "float32"
         self.built = False
@@ -46,6 +46,11 @@ class Layer:
         self._initial_weights = kwargs.get("weights")
         self._batch_input_shape = _batch_input_shape(kwargs)
         self.activity_regularizer = kwargs.get("activity_regularizer")
+
+    @classmethod
+    def _name_base(cls) -> str:
+        """The class name automatic layer names derive from."""
+        return cls.__name__
 
     # ---- weights ---------------------------------------------------------------
     def add_weight(self, name: str | None = None, shape=None, dtype=None, initializer=None, regularizer=None,

@@ -10,6 +10,7 @@ hook's own invertible declarations (`kport.exporters.torch.state_dict`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,11 +18,10 @@ import numpy as np
 from kport.keras import initializers, regularizers
 from kport.keras.engine import training_behaviors
 from kport.keras.engine.base_layer import BASE_KWARGS, Layer
+from kport.keras.layers import signatures
 from kport.ops import activation_fns
 from kport.ops.base import ImportContext, Op
 
-# constructor keywords some Keras versions accepted that carry no meaning for the op
-_IGNORED_KWARGS = ("p", "sigma", "kernel_constraint", "bias_constraint")
 
 
 class WeightRef:
@@ -77,14 +77,20 @@ class OpLayer(Layer):
         base = {k: kwargs.pop(k) for k in list(kwargs) if k in BASE_KWARGS}
         super().__init__(**base)
         fields = [f.name for f in dataclasses.fields(self.op_class)]
-        if len(args) > len(fields):
-            raise TypeError(f"{type(self).__name__} takes at most {len(fields)} positional arguments")
-        for field_name, value in zip(fields, args):
+        names = signatures.positional_names(self.keras_class or self.op_class.kind, self.op_class.kind, fields)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments "
+                            f"({', '.join(names)}); pass the others by keyword")
+        for field_name, value in zip(names, args):
             if field_name in kwargs:
                 raise TypeError(f"{type(self).__name__} got multiple values for {field_name!r}")
             kwargs[field_name] = value
         self.op, self._extras = build_op(self.op_class, self.keras_class or self.op_class.kind, kwargs, self.name)
         self._setup_state()
+
+    @classmethod
+    def _name_base(cls) -> str:
+        return cls.op_class.kind  # Convolution2D layers are named conv2d, as in Keras 2
 
     def _setup_state(self) -> None:
         self._ir_weights: dict[str, np.ndarray] = {}
@@ -275,6 +281,11 @@ class OpLayer(Layer):
         if training_behaviors.is_training_only(self.op):
             return training_behaviors.run(self.op, xs[0], bool(training), self)
         module = self._module_for([(None,) + tuple(x.shape[1:]) for x in xs])
+        # hooks give train-mode behaviour through module.training (BatchNormalization's batch statistics);
+        # a frozen layer runs in inference mode, as in tf.keras 2
+        mode = bool(training) and self.trainable
+        if module.training != mode:
+            module.train(mode)
         out = module(*xs)
         return list(out) if isinstance(out, tuple) else out
 
@@ -312,11 +323,15 @@ def build_op(op_class: type[Op], class_name: str, kwargs: dict, name: str) -> tu
     _, config = normalize_layer(class_name, dict(config), ctx)
     extras = {k: config.pop(k) for k in list(config)
               if k.endswith(("_initializer", "_regularizer", "_constraint"))}
-    fields = {f.name for f in dataclasses.fields(op_class)}
-    unknown = [k for k in config if k not in fields and k not in _IGNORED_KWARGS]
+    unknown = [k for k in config if k not in _known_keywords()]
     if unknown:
         raise TypeError(f"{class_name}: keyword argument not understood: {unknown[0]!r}")
     return op_class.from_keras(config, ctx), extras
+
+
+@functools.lru_cache(maxsize=1)
+def _known_keywords() -> frozenset:
+    return frozenset(signatures.known_keywords())
 
 
 def _activation_name(value: Any) -> Any:

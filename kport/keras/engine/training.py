@@ -38,6 +38,18 @@ class Model(Network, Layer):
             self._init_graph(inputs, outputs)
 
     # ---- layers -------------------------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        # tf.keras 2: freezing a model freezes every layer in it
+        self.__dict__["_trainable"] = bool(value)
+        if "_tracked" in self.__dict__:
+            for layer in self.layers:
+                layer.trainable = bool(value)
+
     def __setattr__(self, key: str, value: Any) -> None:
         # subclassed models own the layers assigned to them, as in Keras
         if isinstance(value, Layer) and key not in ("_self",) and "_tracked" in self.__dict__:
