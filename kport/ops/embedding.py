@@ -54,7 +54,8 @@ class Embedding(Op):
         return [np.take(w["embeddings"], idx, axis=0).astype(np.float32)]
 
     def to_onnx(self, g, xs, w, node):
-        idx = g.op("Cast", [xs[0]], to=7)  # int64 (truncates floats, as Keras's int cast does)
+        # Gather takes int32/int64 ids; float ids truncate, as Keras's int cast does
+        idx = xs[0] if node.in_dtypes[:1] in (["int32"], ["int64"]) else g.op("Cast", [xs[0]], to=7)
         table = g.const(w["embeddings"].astype(np.float32), f"{node.layer}/embeddings")
         return [g.op("Gather", [table, idx], axis=0)]
 
@@ -63,4 +64,6 @@ class Embedding(Op):
 
         m = t.submodule(f"nn.Embedding({self.input_dim}, {self.output_dim})", w,
                         {"weight": ParamSpec("embeddings")})
-        return [t.line(f"{m}({xs[0]}.long())")]  # .long() truncates float ids as Keras's int cast does
+        # .long() truncates float ids as Keras's int cast does; int32/int64 ids go in as they are
+        ids = xs[0] if node.in_dtypes[:1] in (["int32"], ["int64"]) else f"{xs[0]}.long()"
+        return [t.line(f"{m}({ids})")]

@@ -73,7 +73,8 @@ class Normalization(Op):
 
     def to_onnx(self, g, xs, w, node):
         mean, std = self.stats(w, node.in_shapes[0])
-        x = g.op("Cast", [xs[0]], to=1)  # Keras casts to float32 first; a no-op for floats
+        # Keras casts to float32 first
+        x = xs[0] if node.in_dtypes[:1] == ["float32"] else g.op("Cast", [xs[0]], to=1)
         m, s = g.const(mean, f"{node.layer}/mean"), g.const(std, f"{node.layer}/std")
         if self.invert:
             return [g.op("Add", [g.op("Mul", [x, s]), m])]

@@ -28,7 +28,7 @@ class Rescaling(Op):
 
     def to_onnx(self, g, xs, w, node):
         scale, offset = self._constants()
-        x = g.op("Cast", [xs[0]], to=1)  # integer images become float32; a no-op for floats
+        x = xs[0] if node.in_dtypes[:1] == ["float32"] else g.op("Cast", [xs[0]], to=1)  # uint8 images
         y = g.op("Mul", [x, g.const(scale, f"{node.layer}/scale")])
         return [g.op("Add", [y, g.const(offset, f"{node.layer}/offset")])]
 
@@ -36,7 +36,7 @@ class Rescaling(Op):
         from kport.exporters.torch.emitter import ParamSpec
 
         scale, offset = self._constants()
-        x = f"{xs[0]}.to(torch.float32)"  # integer images become float32
+        x = xs[0] if node.in_dtypes[:1] == ["float32"] else f"{xs[0]}.to(torch.float32)"  # uint8 images
         if scale.ndim == 0 and offset.ndim == 0:
             return [t.line(f"{x} * {float(scale)!r} + {float(offset)!r}")]
         t.helper("KerasRescaling", TORCH_RESCALING)

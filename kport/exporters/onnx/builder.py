@@ -21,12 +21,14 @@ class NodeContext:
         out_shapes: output shapes.
         call: the IR node's call record (`Node.call`): which inputs are keyword
             tensors such as `initial_state` or `mask` ('tensor:<kw>' -> positions).
+        in_dtypes: input dtype names ('float32', 'int32', 'uint8', ...); empty when unknown.
     """
 
     layer: str
     in_shapes: list = field(default_factory=list)
     out_shapes: list = field(default_factory=list)
     call: dict = field(default_factory=dict)
+    in_dtypes: list = field(default_factory=list)
 
 
 @dataclass

@@ -129,7 +129,8 @@ def build_graph(graph: Graph, opset: int = DEFAULT_OPSET, inputs_as_nchw=False) 
             raise ExportError(f"{layer.op.kind} cannot be exported to ONNX: {reason}",
                               path=graph.source.path, layer=layer.name)
         ctx = NodeContext(layer.name, [graph.tensors[t].shape for t in node.inputs],
-                          [graph.tensors[t].shape for t in node.outputs], call=dict(node.call))
+                          [graph.tensors[t].shape for t in node.outputs], call=dict(node.call),
+                          in_dtypes=[graph.tensors[t].dtype for t in node.inputs])
         g.scope(layer.name)
         try:
             outs = hook(g, [names[t] for t in node.inputs], layer.weights, ctx)

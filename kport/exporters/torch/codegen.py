@@ -50,7 +50,8 @@ def emit(graph: Graph) -> TorchEmitter:
             raise ExportError(f"{layer.op.kind} cannot be exported to PyTorch: {reason}",
                               path=graph.source.path, layer=layer.name)
         ctx = NodeContext(layer.name, [graph.tensors[x].shape for x in node.inputs],
-                          [graph.tensors[x].shape for x in node.outputs], call=dict(node.call))
+                          [graph.tensors[x].shape for x in node.outputs], call=dict(node.call),
+                          in_dtypes=[graph.tensors[x].dtype for x in node.inputs])
         t.layer = layer.name
         try:
             outs = hook(t, [names[x] for x in node.inputs], layer.weights, ctx)
