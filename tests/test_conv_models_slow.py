@@ -1,4 +1,4 @@
-"""Whole Keras CNNs (keras.applications, random weights) through kport: numpy reference and ONNX.
+"""Whole Keras CNNs (keras.applications, random weights) through kport: numpy reference, ONNX and torch.
 
 These exercise the conv/pool/padding ops at real sizes (ResNet50's 7x7/2 stem and
 bottlenecks, MobileNetV2's depthwise blocks, Xception's separable convs,
@@ -38,6 +38,8 @@ def test_application_matches_keras(name, size, extra, tmp_path):
     from layer_harness import run_onnx
 
     assert_close(run_onnx(graph, [x], 17)[0] / scale, expected / scale, f"{name} onnx")
+    pytest.importorskip("torch")
+    assert_close(kport.run(graph, [x], backend="torch")[0] / scale, expected / scale, f"{name} torch")
 
 
 @pytest.mark.slow
