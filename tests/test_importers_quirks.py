@@ -219,3 +219,19 @@ def test_nested_layer_name_with_slash(tmp_path):
     graph = kport.load(path)
     assert graph.layers["blk/fc"].scope == ("encoder",)
     assert_parity(graph, entry("nested_multi", "tfkeras"))
+
+
+@pytest.mark.parametrize("producer,flavor", [("keras3", "keras3-keras"), ("tfkeras", "tf.keras-keras")])
+def test_keras_zip_without_metadata(producer, flavor, tmp_path):
+    """The writer decides numerics (hard_sigmoid differs): without metadata.json the config tells."""
+    import zipfile
+
+    src = file_of("nested_multi", producer, "keras")
+    path = tmp_path / "nometa.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w") as zout:
+        for name in zin.namelist():
+            if name != "metadata.json":
+                zout.writestr(name, zin.read(name))
+    graph = kport.load(str(path))
+    assert graph.source.format == flavor
+    assert_parity(graph, entry("nested_multi", producer))

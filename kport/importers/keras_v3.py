@@ -50,9 +50,10 @@ def load_zip(path: str, weights: str | None = None, **options) -> Graph:
                               hint="give a file saved with model.save('model.keras')")
         model = read_json_member(z, CONFIG, path)
         meta = read_json_member(z, METADATA, path) if METADATA in names else {}
-        source, ctx = provenance.describe(path, "keras", (meta or {}).get("keras_version"))
         if not isinstance(model, dict) or "class_name" not in model:
             raise FormatError("config.json is not a Keras model description", path=path)
+        version = (meta if isinstance(meta, dict) else {}).get("keras_version") or guess_version(model)
+        source, ctx = provenance.describe(path, "keras", version)
         graph = keras_config.build_graph(model, source, ctx)
         if weights is not None:
             from kport.importers.weights_file import bind_weights_file
@@ -66,6 +67,16 @@ def load_zip(path: str, weights: str | None = None, **options) -> Graph:
             raise FormatError("the .keras file holds no weights (no model.weights.h5)", path=path,
                               hint="the zip is incomplete; save the model again")
     return graph
+
+
+def guess_version(model: dict) -> str:
+    """Who wrote a `.keras` config that lost its metadata.json: Keras 3 or tf.keras 2.13+.
+
+    Keras 3 writes InputLayer `batch_shape` and DTypePolicy dicts; tf.keras
+    writes `batch_input_shape` and plain dtype strings.
+    """
+    text = json.dumps(model)
+    return "3" if '"batch_shape"' in text or '"DTypePolicy"' in text else "2.13"
 
 
 def open_zip(path: str) -> zipfile.ZipFile:
