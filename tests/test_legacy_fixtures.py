@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import kport
-from kport.errors import UnsupportedLayerError
+from kport.errors import ExportError, UnsupportedLayerError
 
 LEGACY = Path(__file__).resolve().parent.parent / "fixtures" / "legacy"
 ATOL, RTOL = 1e-5, 1e-4
@@ -78,13 +78,30 @@ def run_onnx(graph, inputs):
     return session.run(None, {s.name: x.astype(s.dtype) for s, x in zip(graph.inputs, inputs)})
 
 
-@pytest.mark.parametrize("backend", ["numpy", "onnxruntime"])
+def run_torch(graph, inputs):
+    pytest.importorskip("torch")
+    try:
+        return kport.run(graph, inputs, backend="torch")
+    except ExportError as err:
+        if "cannot be exported to PyTorch" in err.message:  # another family's hook: runs once it exists
+            pytest.skip(err.message)
+        raise
+
+
+def run_backend(graph, inputs, backend):
+    if backend == "numpy":
+        return kport.run(graph, inputs)
+    return run_onnx(graph, inputs) if backend == "onnxruntime" else run_torch(graph, inputs)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime", "torch"])
 @pytest.mark.parametrize("folder,case,fname,weights,arch", _cases())
 def test_legacy_file_matches_theano(folder, case, fname, weights, arch, backend):
+    if backend == "torch" and not fname.endswith(".h5"):
+        pytest.skip("torch runs once per case, from the .h5 file")
     graph = _load(str(folder / fname), str(folder / weights) if weights else None)
     inputs, outputs = _expected(folder, case)
-    got = kport.run(graph, inputs) if backend == "numpy" else run_onnx(graph, inputs)
-    assert_close(got, outputs, f"{folder.name}/{fname} on {backend}")
+    assert_close(run_backend(graph, inputs, backend), outputs, f"{folder.name}/{fname} on {backend}")
 
 
 def test_fixture_set_is_complete():
@@ -106,7 +123,7 @@ def _h5_cases():
     return [p for p in _cases() if p.values[2].endswith(".h5")]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "onnxruntime"])
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime", "torch"])
 @pytest.mark.parametrize("folder,case,fname,weights,arch", _h5_cases())
 def test_layout_channels_last_matches_theano(folder, case, fname, weights, arch, backend):
     from kport.ir.layout import channels_last_axes
@@ -122,8 +139,7 @@ def test_layout_channels_last_matches_theano(folder, case, fname, weights, arch,
         assert graph.moved_inputs, f"{fname}: no input moved to channels_last"
         assert all(getattr(layer.op, "data_format", "channels_last") == "channels_last"
                    for layer in graph.layers.values() if layer.op.kind in ("Conv2D", "MaxPooling2D", "BatchNormalization"))
-    got = kport.run(graph, inputs) if backend == "numpy" else run_onnx(graph, inputs)
-    assert_close(got, outputs, f"{folder.name}/{fname} channels_last on {backend}")
+    assert_close(run_backend(graph, inputs, backend), outputs, f"{folder.name}/{fname} channels_last on {backend}")
 
 
 def test_layout_moves_flatten_dense_rows_without_transposes():

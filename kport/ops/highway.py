@@ -54,3 +54,37 @@ class Highway(Op):
         act = activation_fns.to_onnx(g, self.activation, y)
         one_minus_t = g.op("Sub", [g.const(np.array(1.0, np.float32)), t])
         return [g.op("Add", [g.op("Mul", [act, t]), g.op("Mul", [one_minus_t, x])])]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.activations import to_torch as activation
+        from kport.exporters.torch.emitter import ParamSpec
+
+        t.helper("KerasHighway", TORCH_HIGHWAY)
+        names = ["kernel", "carry_kernel"] + (["bias", "carry_bias"] if self.use_bias else [])
+        n = node.in_shapes[0][-1]
+        m = t.submodule(f"KerasHighway({n}, {self.use_bias})", w, {k: ParamSpec(k) for k in names})
+        y, gate = t.line(f"{m}.linear({xs[0]})"), t.line(f"{m}.gate({xs[0]})")
+        act = activation(t, self.activation, y)
+        return [t.line(f"{act} * {gate} + (1 - {gate}) * {xs[0]}")]
+
+
+# Keras 1 Highway weights in Keras layout: kernels (n, n), biases (n,)
+TORCH_HIGHWAY = '''
+class KerasHighway(nn.Module):
+    """Keras 1 Highway: the transform (x W + b) and the carry gate sigmoid(x W_carry + b_carry)."""
+
+    def __init__(self, n: int, use_bias: bool):
+        super().__init__()
+        self.kernel = nn.Parameter(torch.zeros(n, n))
+        self.carry_kernel = nn.Parameter(torch.zeros(n, n))
+        self.bias = nn.Parameter(torch.zeros(n)) if use_bias else None
+        self.carry_bias = nn.Parameter(torch.zeros(n)) if use_bias else None
+
+    def linear(self, x):
+        y = x @ self.kernel
+        return y + self.bias if self.bias is not None else y
+
+    def gate(self, x):
+        y = x @ self.carry_kernel
+        return torch.sigmoid(y + self.carry_bias if self.carry_bias is not None else y)
+'''

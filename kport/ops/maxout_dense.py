@@ -45,3 +45,31 @@ class MaxoutDense(Op):
         if self.use_bias:
             y = g.op("Add", [y, g.const(w["bias"], f"{node.layer}/bias")])
         return [reduce(g, "ReduceMax", y, [1], keepdims=False)]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        t.helper("KerasMaxoutDense", TORCH_MAXOUT)
+        f, n_in, units = w["kernel"].shape
+        params = {"kernel": ParamSpec("kernel")}
+        if self.use_bias:
+            params["bias"] = ParamSpec("bias")
+        m = t.submodule(f"KerasMaxoutDense({f}, {n_in}, {units}, {self.use_bias})", w, params)
+        return [t.line(f"{m}({xs[0]})")]
+
+
+TORCH_MAXOUT = '''
+class KerasMaxoutDense(nn.Module):
+    """Keras 1 MaxoutDense: max over pieces of x W_k + b_k; kernel (pieces, in, units)."""
+
+    def __init__(self, pieces: int, n_in: int, units: int, use_bias: bool):
+        super().__init__()
+        self.kernel = nn.Parameter(torch.zeros(pieces, n_in, units))
+        self.bias = nn.Parameter(torch.zeros(pieces, units)) if use_bias else None
+
+    def forward(self, x):
+        y = torch.einsum("bi,fio->bfo", x, self.kernel)
+        if self.bias is not None:
+            y = y + self.bias
+        return y.amax(dim=1)
+'''

@@ -114,6 +114,33 @@ class Merge(Op):
         return [y]
 
 
+    # ---- torch --------------------------------------------------------------------
+    def to_torch(self, t, xs, w, node):
+        shapes = node.in_shapes
+        if self.mode == "concat":
+            return [t.line(f"torch.cat([{', '.join(xs)}], dim={self.concat_axis % len(shapes[0])})")]
+        if self.mode in ("dot", "cos"):
+            ra, rb = len(shapes[0]), len(shapes[1])
+            axes = self._dot_axes(ra, rb)
+
+            def bdot(a, b, r1, r2, ax):
+                ea, eb = _einsum_terms(r1, r2, ax)
+                expr = f"torch.einsum('{ea},{eb}', {a}, {b})"
+                return t.line(f"{expr}.unsqueeze(1)" if r1 + r2 - 3 == 1 else expr)
+
+            num = bdot(xs[0], xs[1], ra, rb, axes)
+            if self.mode == "dot":
+                return [num]
+            aa = bdot(xs[0], xs[0], ra, ra, (axes[0], axes[0]))
+            bb = bdot(xs[1], xs[1], rb, rb, (axes[1], axes[1]))
+            return [t.line(f"({num} / torch.clamp(torch.sqrt({aa} * {bb}), min={KERAS1_EPSILON})).unsqueeze(1)")]
+        y = xs[0]
+        for x in xs[1:]:
+            y = t.line(f"torch.maximum({y}, {x})" if self.mode == "max"
+                       else f"{y} {'*' if self.mode == 'mul' else '+'} {x}")
+        return [t.line(f"{y} / {float(len(xs))}") if self.mode == "ave" else y]
+
+
 def _batch_dot(a: np.ndarray, b: np.ndarray, axes: tuple[int, int]) -> np.ndarray:
     """Theano's batched_tensordot over one axis pair, then a rank-1 result gets a trailing axis."""
     ea, eb = _einsum_terms(a.ndim, b.ndim, axes)

@@ -35,3 +35,25 @@ class ParametricSoftplus(Op):
         betas = g.const(w["betas"].astype("float32"), f"{node.layer}/betas")
         alphas = g.const(w["alphas"].astype("float32"), f"{node.layer}/alphas")
         return [g.op("Mul", [g.op("Softplus", [g.op("Mul", [xs[0], betas])]), alphas])]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        t.helper("KerasParametricSoftplus", TORCH_PSOFTPLUS)
+        m = t.submodule(f"KerasParametricSoftplus({list(w['alphas'].shape)})", w,
+                        {"alphas": ParamSpec("alphas"), "betas": ParamSpec("betas")})
+        return [t.line(f"{m}({xs[0]})")]
+
+
+TORCH_PSOFTPLUS = '''
+class KerasParametricSoftplus(nn.Module):
+    """Keras 1 ParametricSoftplus: alphas * softplus(betas * x)."""
+
+    def __init__(self, shape: list[int]):
+        super().__init__()
+        self.alphas = nn.Parameter(torch.zeros(shape))
+        self.betas = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x):
+        return F.softplus(self.betas * x) * self.alphas
+'''

@@ -79,3 +79,27 @@ class SReLU(Op):
         right = g.op("Mul", [g.op("Relu", [g.op("Sub", [x, t_right])]),
                              g.const(w["a_right"].astype(f32), f"{node.layer}/a_right")])
         return [g.op("Add", [left_center, right])]
+
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+
+        t.helper("KerasSReLU", TORCH_SRELU)
+        m = t.submodule(f"KerasSReLU({list(w['t_left'].shape)})", w, {k: ParamSpec(k) for k in WEIGHTS})
+        return [t.line(f"{m}({xs[0]})")]
+
+
+TORCH_SRELU = '''
+class KerasSReLU(nn.Module):
+    """Keras 1 SReLU with Theano's relu(v, alpha) = 0.5(1+alpha)v + 0.5(1-alpha)|v|."""
+
+    def __init__(self, shape: list[int]):
+        super().__init__()
+        for name in ("t_left", "a_left", "t_right", "a_right"):
+            setattr(self, name, nn.Parameter(torch.zeros(shape)))
+
+    def forward(self, x):
+        t_right = self.t_left + self.t_right.abs()
+        v = x - self.t_left
+        leaky = 0.5 * (1 + self.a_left) * v + 0.5 * (1 - self.a_left) * v.abs()
+        return self.t_left + torch.minimum(leaky, t_right - self.t_left) + F.relu(x - t_right) * self.a_right
+'''

@@ -112,3 +112,37 @@ class TheanoPooling(Op):
         if self.data_format == "channels_last":
             y = g.op("Transpose", [y], perm=[0] + list(range(2, rank)) + [1])
         return [y]
+
+    def to_torch(self, t, xs, w, node):
+        shape = node.in_shapes[0]
+        sizes = [shape[a] for a in self._spatial_axes(len(shape))]
+        if any(n is None for n in sizes):
+            raise ExportError("Theano 'same' pooling needs known spatial sizes to place its windows",
+                              hint="give the model a fixed input size")
+        t.helper("theano_pool", TORCH_THEANO_POOL)
+        return [t.line(f"theano_pool({xs[0]}, {self.mode!r}, {list(self.pool_size)}, {list(self.strides)}, "
+                       f"{list(self.pads)}, {self._end_pads(sizes)}, {self.data_format == 'channels_last'})")]
+
+
+TORCH_THEANO_POOL = '''
+def theano_pool(x, mode, kernel, strides, pads, ends, channels_last):
+    """Theano 'same' pooling: pads ignored (max over real values, mean over real values)."""
+    nd = len(kernel)
+    if channels_last:
+        x = x.permute(0, nd + 1, *range(1, nd + 1))
+    for i, e in enumerate(ends):
+        if e < 0:
+            x = x.narrow(2 + i, 0, x.shape[2 + i] + e)
+    widths = []
+    for p, e in zip(reversed(pads), reversed(ends)):
+        widths += [p, max(e, 0)]
+    if mode == "max":
+        pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
+        y = pool(F.pad(x, widths, value=float("-inf")), kernel, strides)
+    else:
+        pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[nd - 1]
+        y = pool(F.pad(x, widths), kernel, strides) / pool(F.pad(torch.ones_like(x[:, :1]), widths), kernel, strides)
+    if channels_last:
+        y = y.permute(0, *range(2, nd + 2), 1)
+    return y
+'''
