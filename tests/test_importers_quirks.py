@@ -235,3 +235,13 @@ def test_keras_zip_without_metadata(producer, flavor, tmp_path):
     graph = kport.load(str(path))
     assert graph.source.format == flavor
     assert_parity(graph, entry("nested_multi", producer))
+
+
+def test_tf_keras_config_json_taken_out_of_a_keras_zip(tmp_path):
+    """config.json of a tf.keras .keras file names modules but no version: not Keras 3."""
+    import zipfile
+
+    path = tmp_path / "config.json"
+    path.write_bytes(zipfile.ZipFile(file_of("mlp_dense", "tfkeras", "keras")).read("config.json"))
+    assert kport.load(str(path)).source.format == "tf.keras-json"
+    assert kport.load(file_of("mlp_dense", "keras3", "json")).source.format == "keras3-json"

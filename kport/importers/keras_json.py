@@ -66,8 +66,10 @@ def read_model_json(path: str) -> dict:
 
 def _version(model: dict) -> str | None:
     version = model.get("keras_version")
-    if version is None and "module" in model:  # Keras 3 configs name their modules
-        version = "3"
+    if version is None and "module" in model:  # Keras 3 and tf.keras 2.13+ name modules, not versions
+        from kport.importers.keras_v3 import guess_version
+
+        version = guess_version(model)
     if version is None:  # Keras 1 to_json() wrote no version; its spellings tell
         from kport.importers.keras1_legacy import looks_like_keras1
 
