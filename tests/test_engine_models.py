@@ -245,3 +245,17 @@ def test_batch_normalization_trains_with_batch_statistics_and_keras_moving_avera
     model.compile(keras.optimizers.SGD(lr=0.0), "mse")
     model.train_on_batch(x, np.zeros((16, 3)))
     np.testing.assert_array_equal(bn.get_weights()[2], mean)
+
+
+def test_merge_helpers_and_backend_function():
+    from kport.keras.layers import add, concatenate
+
+    a, b = Input(shape=(3,)), Input(shape=(3,))
+    joined = concatenate([Dense(4)(a), Dense(2)(b)])
+    summed = add([a, b])
+    assert joined.shape == (None, 6) and summed.shape == (None, 3)
+    fn = K.function([a, b, K.learning_phase()], [joined, summed])
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    out_joined, out_summed = fn([x, x, 0])
+    assert out_joined.shape == (2, 6)
+    np.testing.assert_array_equal(out_summed, 2 * x)

@@ -537,3 +537,39 @@ def dropout(x, level, noise_shape=None, seed=None):
     shape_ = tuple(t.shape) if noise_shape is None else tuple(noise_shape)
     keep = (random_uniform(shape_, seed=seed) >= level).to(t.dtype)
     return t * keep / (1.0 - level)
+
+
+def image_dim_ordering() -> str:
+    """Keras 1 spelling of the image data format: 'tf' or 'th'."""
+    return "tf" if _IMAGE_DATA_FORMAT == "channels_last" else "th"
+
+
+def set_image_dim_ordering(value: str) -> None:
+    set_image_data_format({"tf": "channels_last", "th": "channels_first"}[value])
+
+
+def function(inputs, outputs, updates=None, **kwargs):
+    """Keras 2's `K.function([inputs..., K.learning_phase()], [outputs...])` over symbolic tensors.
+
+    Returns a callable taking the input arrays (and, optionally, the learning
+    phase value last) and returning the outputs as numpy arrays.
+    """
+    from kport.keras.engine.tensor import KerasTensor
+    from kport.keras.engine.training import Model
+
+    symbolic = [x for x in inputs if isinstance(x, KerasTensor)]
+    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    model = Model(symbolic, outs)
+
+    def run(values):
+        values = list(values)
+        training = bool(values[len(symbolic)]) if len(values) > len(symbolic) else False
+        arrays = [np.asarray(v, dtype=np.float32) if np.asarray(v).dtype == np.float64 else np.asarray(v)
+                  for v in values[:len(symbolic)]]
+        torch = _torch()
+        with torch.no_grad():
+            result = model._forward([as_tensor(a) for a in arrays], training=training)
+        model._clear_call_losses()
+        return [r.detach().cpu().numpy() for r in result]
+
+    return run

@@ -31,6 +31,20 @@ _CLASSES = _generate()
 globals().update(_CLASSES)
 
 
+def _merge(kind: str):
+    def merge(inputs, **kwargs):
+        return _CLASSES[kind](**kwargs)(inputs)
+
+    merge.__name__ = kind.lower()
+    merge.__doc__ = f"Functional form of the {kind} layer: `{kind.lower()}([a, b], **kwargs)`."
+    return merge
+
+
+# Keras 2's functional merge helpers
+add, subtract, multiply, average, maximum, minimum, concatenate, dot = (
+    _merge(k) for k in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"))
+
+
 def class_for_op(op) -> type:
     """The layer class of an op instance (by its kind)."""
     return _CLASSES[op.kind]
@@ -55,4 +69,5 @@ def serialize(layer: Layer) -> dict:
 
 
 __all__ = ["Layer", "Input", "InputLayer", "OpLayer", "Lambda", "class_for_op", "layer_classes", "deserialize",
-           "serialize", *_CLASSES]
+           "serialize", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
+           *_CLASSES]
