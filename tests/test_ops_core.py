@@ -1,9 +1,11 @@
 """Core layers (activations, dropout family, reshaping, normalization, merges) against real Keras.
 
 Fixtures come from fixtures/make_layer_cases_core.py (Keras 3 and tf_keras);
-no TensorFlow is needed here. Each case checks the numpy reference and the
-ONNX hook in onnxruntime at opsets 13, 17, 18 (Reduce axes and Split
-become inputs) and 21.
+no TensorFlow is needed here (tests marked slow rebuild the real Keras layer
+from kport's config). Each case checks the numpy reference, the ONNX hook in
+onnxruntime at opsets 13, 17, 18 (Reduce axes and Split become inputs) and
+21, also with every non-batch size symbolic, and the PyTorch hook eager and
+under TorchScript.
 """
 from __future__ import annotations
 
