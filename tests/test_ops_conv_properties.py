@@ -78,10 +78,11 @@ def test_conv(rank, data, seed, opset, dynamic):
 @given(rank=st.integers(1, 3), data=st.data(), **common)
 def test_conv_transpose(rank, data, seed, opset, dynamic):
     k, stride = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 3))
+    dilation = data.draw(st.integers(1, 2)) if stride == 1 else 1
     padding = data.draw(st.sampled_from(["valid", "same"]))
     output_padding = data.draw(st.one_of(st.none(), st.integers(0, stride - 1)))
     data_format, shape = data.draw(layouts(rank, 3))
-    config = {"filters": 2, "kernel_size": k, "strides": stride, "padding": padding,
+    config = {"filters": 2, "kernel_size": k, "strides": stride, "dilation_rate": dilation, "padding": padding,
               "output_padding": output_padding, "data_format": data_format}
     op = op_for_keras_class(f"Conv{rank}DTranspose").from_keras(config, KERAS3)
     if any(n is not None and n <= 0 for n in op.output_shapes([(None, *shape[1:])])[0][1:]):
