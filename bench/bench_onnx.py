@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,7 @@ WORK = HERE / "results"
 PY = sys.executable
 KPORT = str(Path(PY).with_name("kport"))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 MODELS = {"resnet50": "ResNet50", "mobilenetv2": "MobileNetV2", "vgg16": "VGG16"}
 
 _MAKE = """
@@ -74,26 +76,35 @@ open(dst + ".how", "w").write(how)
 
 
 def run_timed(cmd: list[str], timeout: int = 1800) -> tuple[float, int, int, str]:
-    """Runs a command; returns (seconds, exit status, peak RSS in MB of that process, stderr tail)."""
+    """Runs a command; returns (seconds, exit status, peak RSS in MB of that process, stderr tail).
+
+    Peak RSS comes from GNU time wrapped around the command: a child forked straight from
+    this (large) bench process would inherit the bench's own high-water mark in ru_maxrss.
+    """
     import tempfile
 
-    with tempfile.TemporaryFile() as err:
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        wrapped = ([TIME, "-f", "%M", "-o", rss.name] if TIME else []) + cmd
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=err)
-        while True:  # wait4 gives this child's own rusage (peak RSS), unlike RUSAGE_CHILDREN
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.005)
+        try:
+            proc = subprocess.run(wrapped, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  timeout=timeout)
+            code, err = proc.returncode, proc.stderr.decode(errors="replace")[-20000:]
+        except subprocess.TimeoutExpired:
+            code, err = -9, "timeout"
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        tail = err.read().decode(errors="replace")[-400:]
-    return seconds, proc.returncode, usage.ru_maxrss // 1024, tail
+        text = Path(rss.name).read_text().strip().splitlines()
+    peak = int(text[-1]) // 1024 if text and text[-1].isdigit() else 0
+    return seconds, code, peak, err
+
+
+def last_error(stderr: str, code: int) -> str:
+    """The line of a failed run's stderr that says why (TF's log lines skipped)."""
+    lines = [ln.strip() for ln in stderr.splitlines()
+             if ln.strip() and not re.match(r"^[IWEF]\d{4} ", ln.strip()) and "Warning" not in ln]
+    errors = [ln for ln in lines if re.search(r"(Error|Exception|Killed|error:)", ln)]
+    text = (errors or lines or [f"exit status {code}"])[-1]
+    return f"{text[:200]} (exit status {code})"
 
 
 def make_models(names: list[str]) -> dict[str, dict]:
@@ -129,42 +140,54 @@ def convert_all(name: str, h5: Path, repeats: int) -> dict:
             if stale.exists():
                 stale.unlink()
         seconds, rc, peak, err = run_timed([PY, "-c", script, str(h5), str(path), MODELS[name]])
+        Path(f"{path}.log").write_text(err)
         ok = rc == 0 and path.exists()
         how = Path(str(path) + ".how")
         out[tool] = {"seconds": seconds, "peak_mb": peak, "path": path if ok else None,
-                     "error": None if ok else (err.strip().splitlines() or ["failed"])[-1][:160],
+                     "error": None if ok else last_error(err, rc),
                      "how": how.read_text() if how.exists() else None}
     return out
 
 
-def latency_ms(path: Path, batch: int, runs: int) -> float:
+def latencies_ms(paths: dict[str, Path], batch: int, runs: int) -> dict[str, float]:
+    """Median ONNX Runtime latency per file, runs interleaved across files.
+
+    Round-robin timing spreads the load of a shared machine evenly over the tools
+    instead of penalizing whichever ran during a busy spell.
+    """
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    inp = sess.get_inputs()[0]
-    x = np.random.default_rng(1).standard_normal((batch, 224, 224, 3)).astype(np.float32)
-    if inp.shape[1] == 3:
-        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-    for _ in range(3):
-        sess.run(None, {inp.name: x})
-    times = []
+    sessions, feeds = {}, {}
+    for tool, path in paths.items():
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        inp = sess.get_inputs()[0]
+        x = np.random.default_rng(1).standard_normal((batch, 224, 224, 3)).astype(np.float32)
+        if inp.shape[1] == 3:
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        sessions[tool], feeds[tool] = sess, {inp.name: x}
+        for _ in range(3):
+            sess.run(None, feeds[tool])
+    times: dict[str, list[float]] = {tool: [] for tool in paths}
     for _ in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, {inp.name: x})
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        for tool, sess in sessions.items():
+            t0 = time.perf_counter()
+            sess.run(None, feeds[tool])
+            times[tool].append((time.perf_counter() - t0) * 1000)
+    return {tool: statistics.median(t) for tool, t in times.items()}
 
 
-def max_diff_vs_keras(path: Path, ref: Path) -> float:
+def diff_vs_keras(path: Path, ref: Path) -> tuple[float, float]:
+    """(max |ONNX - Keras|, that divided by max |Keras|) on the saved seeded batch."""
     import onnxruntime as ort
 
     data = np.load(ref)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = sess.run(None, {sess.get_inputs()[0].name: data["x"]})
-    return float(np.abs(y - data["y"]).max())
+    diff = float(np.abs(y - data["y"]).max())
+    return diff, diff / max(float(np.abs(data["y"]).max()), 1e-30)
 
 
 def node_count(path: Path) -> tuple[int, int]:
@@ -216,12 +239,14 @@ def main() -> None:
         print(f"converting {name} ...", flush=True)
         conv = convert_all(name, info[name]["h5"], args.repeats)
         result = {"weights_mb": info[name]["weights_mb"]}
+        ready = {tool: c["path"] for tool, c in conv.items() if c["path"] is not None and c["error"] is None}
+        lat1 = latencies_ms(ready, 1, args.latency_runs)
+        lat8 = latencies_ms(ready, 8, max(5, args.latency_runs // 2))
         for tool, c in conv.items():
             entry = {"seconds": c["seconds"], "peak_mb": c["peak_mb"], "error": c["error"], "how": c.get("how")}
-            if c["path"] is not None and c["error"] is None:
-                entry["lat1_ms"] = latency_ms(c["path"], 1, args.latency_runs)
-                entry["lat8_ms"] = latency_ms(c["path"], 8, max(5, args.latency_runs // 2))
-                entry["max_diff_vs_keras"] = max_diff_vs_keras(c["path"], info[name]["ref"])
+            if tool in ready:
+                entry["lat1_ms"], entry["lat8_ms"] = lat1[tool], lat8[tool]
+                entry["max_diff_vs_keras"], entry["rel_diff_vs_keras"] = diff_vs_keras(c["path"], info[name]["ref"])
                 entry["nodes"], entry["transposes"] = node_count(c["path"])
             result[tool] = entry
         raw[name] = result
@@ -240,7 +265,7 @@ def render_row(name: str, r: dict) -> str:
         if entry["error"] is not None:
             return f"failed: {entry['error'][:60]}"
         return (f"{fmt(entry['lat1_ms'], '.1f')} / {fmt(entry['lat8_ms'], '.1f')} ms, "
-                f"{entry['nodes']} nodes ({entry['transposes']} Transpose), diff {entry['max_diff_vs_keras']:.1e}")
+                f"{entry['nodes']} nodes ({entry['transposes']} Transpose), rel. diff {entry['rel_diff_vs_keras']:.1e}")
 
     conv_k3 = f"{k3['seconds']:.1f} s" if k3["error"] is None else "failed"
     if k3["error"] is None and (k3.get("how") or "").startswith("rebuilt"):
@@ -266,7 +291,8 @@ def write_report(rows: list[str], raw: dict, args) -> None:
         "(`keras.models.load_model` + `model.export(format='onnx')`, one run). Latency is ONNX Runtime CPU "
         f"(all graph optimizations on), median of {args.latency_runs} runs at batch 1 and "
         f"{max(5, args.latency_runs // 2)} at batch 8, on a machine shared with other work, so small "
-        "differences are noise. `diff` is the max |ONNX - Keras predict| on a seeded batch of 2. "
+        "differences are noise; runs are interleaved across the tools so load hits them alike. `rel. diff` is "
+        "max |ONNX - Keras predict| / max |Keras predict| on a seeded batch of 2. "
         "[rebuilt]: Keras 3 could not load the tf_keras .h5 (see raw numbers), so the bench rebuilt the same "
         "application in Keras 3 and loaded the .h5 weights into it; that time includes the rebuild. "
         "Models are `tf_keras.applications` with random weights (weights=None, seed 0) and a logits head "

@@ -47,7 +47,22 @@ class Target:
 TARGETS: dict[str, Target] = {
     "onnx": Target("onnx", ".onnx", "kport.exporters.onnx.export:write_onnx",
                    "kport.runtime.onnxruntime_backend:run_onnx_file", ("opset", "optimize", "inputs_as_nchw")),
+    "torch": Target("torch", "_torch", "kport.exporters.torch.package:write_torch",
+                    "kport.exporters.torch.package:run_torch_folder"),
+    "torchscript": Target("torchscript", ".ts.pt", "kport.exporters.torch.package:write_torchscript_target",
+                          "kport.exporters.torch.package:run_torchscript_file"),
+    "pt2": Target("pt2", ".pt2", "kport.exporters.torch.package:write_pt2_target",
+                  "kport.exporters.torch.package:run_pt2_file"),
+    "keras": Target("keras", ".keras", "kport.exporters.keras.targets:write_keras_target",
+                    "kport.exporters.keras.targets:run_keras_file"),
+    "h5": Target("h5", ".h5", "kport.exporters.keras.targets:write_h5_target",
+                 "kport.exporters.keras.targets:run_h5_file"),
+    "savedmodel": Target("savedmodel", "_savedmodel", "kport.exporters.keras.targets:write_savedmodel_target",
+                         "kport.exporters.keras.targets:run_savedmodel"),
+    "kport": Target("kport", ".kport", "kport.exporters.keras.targets:write_kport_target",
+                    "kport.exporters.keras.targets:run_kport_file"),
 }
+TARGETS["tf"] = TARGETS["savedmodel"]
 
 
 def register_target(target: Target) -> None:
@@ -99,7 +114,7 @@ class ConversionReport:
 
     def summary(self) -> str:
         """One line: what was written, and the parity verdict with the worst difference."""
-        size = f"{self.size_bytes / 1e6:.1f} MB"
+        size = f"{self.size_bytes / 1e6:.1f} MB" if self.size_bytes >= 1e5 else f"{self.size_bytes / 1e3:.1f} kB"
         written = f"{self.output} ({size}) in {self.seconds:.2f} s" if self.kept else "nothing (not kept)"
         check = self.parity.summary() if self.parity is not None else "parity not checked"
         return f"{'OK' if self.ok else 'FAIL'}: {self.target} -> {written}; {check}"
@@ -173,6 +188,9 @@ def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True
             raise KportError("convert needs a destination path when given a graph", hint="pass dst=")
         dst = default_output(src, to)
     dst = os.fspath(dst)
+    if not hasattr(src, "nodes") and os.path.abspath(dst) == os.path.abspath(os.fspath(src)):
+        raise KportError("the output would overwrite the input model", path=dst,
+                         hint="choose another output path with -o")
     if "opset" in target.options:
         options["opset"] = opset
     unknown = sorted(set(options) - set(target.options))
