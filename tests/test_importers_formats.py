@@ -185,3 +185,23 @@ def test_cli_inspects_json_without_weights_and_refuses_to_run(tmp_path):
                                    str(tmp_path / "out.npz")])
     assert ran.exit_code != 0 and "without its weights" in ran.output
     assert not (tmp_path / "out.npz").exists()
+
+
+@pytest.mark.parametrize("producer", ["keras3", "tfkeras"])
+def test_unzipped_keras_folder(producer, tmp_path):
+    """Keras 3 `model.save(path, zipped=False)` writes the zip's members into a folder."""
+    import zipfile
+
+    e = entry("nested_multi", producer)
+    folder = tmp_path / "model.keras"
+    zipfile.ZipFile(fixture(producer, e["files"]["keras"])).extractall(folder)
+    graph = kport.load(str(folder))
+    assert graph.source.format.endswith("-keras")
+    assert_parity(graph, e)
+
+
+def test_folder_without_keras_model_is_refused(tmp_path):
+    (tmp_path / "variables").mkdir()
+    with pytest.raises(FormatError) as err:
+        kport.load(str(tmp_path))
+    assert str(tmp_path) in str(err.value) and "SavedModel" in str(err.value)

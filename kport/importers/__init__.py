@@ -33,6 +33,10 @@ def load_model(path: str, weights: str | None = None, **options) -> Graph:
             return load_pickle(path, weights, **options)
 
         return keras_v3.load_zip(path, weights, **options)
+    if kind == "keras_dir":
+        from kport.importers import keras_v3
+
+        return keras_v3.load_dir(path, weights, **options)
     if kind == "json":
         from kport.importers.keras_json import load_json
 

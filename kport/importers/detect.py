@@ -10,7 +10,7 @@ ZIP = b"PK\x03\x04"
 
 
 def sniff(path: str) -> str:
-    """Returns 'hdf5', 'zip', 'json', 'pickle', 'gzip' or 'bz2'.
+    """Returns 'hdf5', 'zip', 'keras_dir', 'json', 'pickle', 'gzip' or 'bz2'.
 
     Raises:
         FormatError: missing, empty or unrecognised file.
@@ -18,6 +18,8 @@ def sniff(path: str) -> str:
     if not os.path.exists(path):
         raise FormatError("no such file", path=path, hint="check the path")
     if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, "config.json")):
+            return "keras_dir"  # Keras 3 `model.save(path, zipped=False)`
         raise FormatError("is a folder, not a model file", path=path,
                           hint="SavedModel folders are not read; save the model as .keras or .h5")
     with open(path, "rb") as fh:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tempfile
 import zipfile
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -44,28 +46,37 @@ def load_zip(path: str, weights: str | None = None, **options) -> Graph:
     """
     path = str(path)
     with open_zip(path) as z:
-        names = set(z.namelist())
-        if CONFIG not in names:
-            raise FormatError("zip file holds no Keras model (no config.json)", path=path,
-                              hint="give a file saved with model.save('model.keras')")
-        model = read_json_member(z, CONFIG, path)
-        meta = read_json_member(z, METADATA, path) if METADATA in names else {}
-        if not isinstance(model, dict) or "class_name" not in model:
-            raise FormatError("config.json is not a Keras model description", path=path)
-        version = (meta if isinstance(meta, dict) else {}).get("keras_version") or guess_version(model)
-        source, ctx = provenance.describe(path, "keras", version)
-        graph = keras_config.build_graph(model, source, ctx)
-        if weights is not None:
-            from kport.importers.weights_file import bind_weights_file
+        return _load(ZipMembers(z, path), weights)
 
-            bind_weights_file(graph, weights, model_config=model)
-        elif WEIGHTS_H5 in names:
-            keras_vars.bind_vars(graph, model, read_h5_member(z, WEIGHTS_H5, path))
-        elif WEIGHTS_NPZ in names:
-            keras_vars.bind_vars(graph, model, read_npz_member(z, WEIGHTS_NPZ, path))
-        else:
-            raise FormatError("the .keras file holds no weights (no model.weights.h5)", path=path,
-                              hint="the zip is incomplete; save the model again")
+
+def load_dir(path: str, weights: str | None = None, **options) -> Graph:
+    """Imports an unzipped `.keras` folder (`model.save(path, zipped=False)` in Keras 3)."""
+    return _load(DirMembers(str(path)), weights)
+
+
+def _load(members: "ZipMembers | DirMembers", weights: str | None) -> Graph:
+    path, names = members.path, members.names
+    if CONFIG not in names:
+        raise FormatError("holds no Keras model (no config.json)", path=path,
+                          hint="give a file saved with model.save('model.keras')")
+    model = read_json_member(members, CONFIG)
+    meta = read_json_member(members, METADATA) if METADATA in names else {}
+    if not isinstance(model, dict) or "class_name" not in model:
+        raise FormatError("config.json is not a Keras model description", path=path)
+    version = (meta if isinstance(meta, dict) else {}).get("keras_version") or guess_version(model)
+    source, ctx = provenance.describe(path, "keras", version)
+    graph = keras_config.build_graph(model, source, ctx)
+    if weights is not None:
+        from kport.importers.weights_file import bind_weights_file
+
+        bind_weights_file(graph, weights, model_config=model)
+    elif WEIGHTS_H5 in names:
+        keras_vars.bind_vars(graph, model, read_h5_member(members, WEIGHTS_H5))
+    elif WEIGHTS_NPZ in names:
+        keras_vars.bind_vars(graph, model, read_npz_member(members, WEIGHTS_NPZ))
+    else:
+        raise FormatError("the .keras model holds no weights (no model.weights.h5)", path=path,
+                          hint="it is incomplete; save the model again")
     return graph
 
 
@@ -88,66 +99,90 @@ def open_zip(path: str) -> zipfile.ZipFile:
                           hint="the file is truncated or corrupt; copy it again")
 
 
-def _check_size(z: zipfile.ZipFile, member: str, path: str) -> zipfile.ZipInfo:
-    info = z.getinfo(member)
-    if info.file_size > BOMB_SIZE and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
-        raise UnsafeContentError(
-            f"'{member}' inflates from {info.compress_size} to {info.file_size} bytes (a decompression bomb?)",
-            path=path, hint="kport refuses it; a real .keras file stores its weights uncompressed")
-    return info
+class ZipMembers:
+    """The members of a `.keras` zip."""
+
+    def __init__(self, z: zipfile.ZipFile, path: str):
+        self.z, self.path = z, path
+        self.names = set(z.namelist())
+
+    def read(self, member: str) -> bytes:
+        self._check_size(member)
+        try:
+            return self.z.read(member)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+            raise FormatError(f"cannot read '{member}' from the zip ({err})", path=self.path,
+                              hint="the file is truncated or corrupt; copy it again")
+
+    @contextmanager
+    def h5_source(self, member: str):
+        """Yields something h5py opens: bytes in memory, or for big weights a temporary file."""
+        if self._check_size(member).file_size <= IN_MEMORY_LIMIT:
+            yield io.BytesIO(self.read(member))
+            return
+        with tempfile.TemporaryDirectory(prefix="kport-") as tmp:  # one copy on disk, not a second in memory
+            try:
+                extracted = self.z.extract(member, tmp)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+                raise FormatError(f"cannot read '{member}' from the zip ({err})", path=self.path,
+                                  hint="the file is truncated or corrupt; copy it again")
+            yield extracted
+
+    def _check_size(self, member: str) -> zipfile.ZipInfo:
+        info = self.z.getinfo(member)
+        if info.file_size > BOMB_SIZE and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+            raise UnsafeContentError(
+                f"'{member}' inflates from {info.compress_size} to {info.file_size} bytes (a decompression bomb?)",
+                path=self.path, hint="kport refuses it; a real .keras file stores its weights uncompressed")
+        return info
 
 
-def _read_member(z: zipfile.ZipFile, member: str, path: str) -> bytes:
-    _check_size(z, member, path)
+class DirMembers:
+    """The files of an unzipped `.keras` folder."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.names = set(os.listdir(path))
+
+    def read(self, member: str) -> bytes:
+        with open(os.path.join(self.path, member), "rb") as fh:
+            return fh.read()
+
+    @contextmanager
+    def h5_source(self, member: str):
+        yield os.path.join(self.path, member)
+
+
+def read_json_member(members, member: str):
+    """Reads and parses a JSON member."""
     try:
-        return z.read(member)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        raise FormatError(f"cannot read '{member}' from the zip ({err})", path=path,
-                          hint="the file is truncated or corrupt; copy it again")
-
-
-def read_json_member(z: zipfile.ZipFile, member: str, path: str):
-    """Reads and parses a JSON member of the zip."""
-    try:
-        return json.loads(_read_member(z, member, path).decode("utf-8"))
+        return json.loads(members.read(member).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FormatError(f"'{member}' is not valid JSON ({err})", path=path, hint="the file is corrupt")
+        raise FormatError(f"'{member}' is not valid JSON ({err})", path=members.path, hint="the file is corrupt")
 
 
-def read_h5_member(z: zipfile.ZipFile, member: str, path: str) -> keras_vars.VarsStore:
-    """Reads the `vars` groups of the zip's HDF5 weights."""
+def read_h5_member(members, member: str) -> keras_vars.VarsStore:
+    """Reads the `vars` groups of the HDF5 weights member."""
     import h5py
 
-    if _check_size(z, member, path).file_size <= IN_MEMORY_LIMIT:
-        source, tmp = io.BytesIO(_read_member(z, member, path)), None
-    else:  # big weights: one copy on disk rather than a second one in memory
-        tmp = tempfile.TemporaryDirectory(prefix="kport-")
-        try:
-            source = z.extract(member, tmp.name)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-            tmp.cleanup()
-            raise FormatError(f"cannot read '{member}' from the zip ({err})", path=path,
-                              hint="the file is truncated or corrupt; copy it again")
     try:
-        with h5py.File(source, "r") as h5:
-            return keras_vars.read_h5_store(h5, path)
+        with members.h5_source(member) as source, h5py.File(source, "r") as h5:
+            return keras_vars.read_h5_store(h5, members.path)
     except OSError as err:
-        raise FormatError(f"'{member}' is not a readable HDF5 file ({err})", path=path,
+        raise FormatError(f"'{member}' is not a readable HDF5 file ({err})", path=members.path,
                           hint="the file is truncated or corrupt; copy it again")
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
 
 
-def read_npz_member(z: zipfile.ZipFile, member: str, path: str) -> keras_vars.VarsStore:
+def read_npz_member(members, member: str) -> keras_vars.VarsStore:
     """Reads npz weights whose members are plain arrays named '<object path>/vars/<i>'.
 
     Raises:
         UnsafeContentError: a member is a pickled object array (Keras 3's own npz layout).
     """
+    path = members.path
     store = keras_vars.VarsStore(path)
     try:
-        with np.load(io.BytesIO(_read_member(z, member, path)), allow_pickle=False) as npz:
+        with np.load(io.BytesIO(members.read(member)), allow_pickle=False) as npz:
             grouped: dict[str, dict[int, np.ndarray]] = {}
             for key in npz.files:
                 try:

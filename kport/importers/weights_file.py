@@ -38,7 +38,8 @@ def bind_weights_file(graph: Graph, path: str, model_config: dict | None = None)
             if keras_v3.WEIGHTS_H5 not in z.namelist():
                 raise FormatError("zip file holds no Keras weights (no model.weights.h5)", path=path,
                                   hint="give a .keras file or a .weights.h5 / .h5 weights file")
-            _bind_vars(graph, model_config, keras_v3.read_h5_member(z, keras_v3.WEIGHTS_H5, path))
+            store = keras_v3.read_h5_member(keras_v3.ZipMembers(z, path), keras_v3.WEIGHTS_H5)
+            _bind_vars(graph, model_config, store)
         return
     if kind == "json":  # Keras 3 sharded weights: an index naming its .weights.h5 shards
         _bind_vars(graph, model_config, keras_vars.read_sharded_store(path))
