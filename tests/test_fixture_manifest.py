@@ -84,3 +84,9 @@ def test_rebuilding_cases_reproduces_committed_outputs(tmp_path):
             assert sorted(new.files) == sorted(old.files)
             for key in new.files:
                 assert new[key].tobytes() == old[key].tobytes(), f"{entry['io']}:{key} changed on rebuild"
+
+
+def test_demo_model_is_recorded():
+    """`make demo` converts fixtures/models/tfkeras/mlp.h5; it must be a verified fixture."""
+    entry = next((e for e in _manifest() if (e["case"], e["producer"]) == ("mlp", "tfkeras")), None)
+    assert entry is not None and entry["files"].get("h5") == "tfkeras/mlp.h5"
