@@ -1,0 +1,145 @@
+"""RNN: the generic Keras recurrent layer over a cell (SimpleRNNCell, LSTMCell, GRUCell) or a
+stack of them (a list of cells, or StackedRNNCells).
+
+Held as one recurrent op per cell. A stack steps all cells together; that equals running the
+cells as successive layers over the whole sequence: the first one reversed when
+`go_backwards` (its outputs come in processing order, which the next cells keep), every cell
+but the last returning sequences, all seeing the same mask (a masked step holds every cell).
+Weights: the cells' in order, prefixed `cell_<i>/` when there are several. Initial and final
+states: each cell's states in turn.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from kport.errors import UnsupportedLayerError
+from kport.ops.base import ImportContext, Op
+from kport.ops.rnn_common import split_inputs
+
+CELL_LAYERS = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
+SEQUENCE_ATTRS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
+                  "zero_output_for_mask")
+
+
+@dataclass
+class RNN(Op):
+    kind = "RNN"
+    keras_classes = ("RNN",)
+    accepts_mask: ClassVar[bool] = True
+    no_hook = {"torch": "not written yet: the torch hooks of the recurrent family are a later slice"}
+
+    cells: tuple = ()
+    return_sequences: bool = False
+    return_state: bool = False
+    go_backwards: bool = False
+    time_major: bool = False
+    zero_output_for_mask: bool = False
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext) -> "RNN":
+        from kport.ops.registry import op_for_keras_class
+
+        spec = config["cell"]
+        if isinstance(spec, dict) and spec.get("class_name") == "StackedRNNCells":
+            spec = spec.get("config", {}).get("cells", [])
+        specs = spec if isinstance(spec, list) else [spec]
+        cells = []
+        for s in specs:
+            layer_class = CELL_LAYERS.get(s.get("class_name"))
+            if layer_class is None:
+                raise UnsupportedLayerError(f"RNN over cell '{s.get('class_name')}' is not supported",
+                                            hint=f"kport supports the cells {sorted(CELL_LAYERS)}")
+            cells.append(op_for_keras_class(layer_class).from_keras(s.get("config", {}), ctx))
+        op = super().from_keras({k: v for k, v in config.items() if k != "cell"}, ctx)
+        op.cells = tuple(cells)
+        if config.get("stateful"):
+            import warnings
+
+            warnings.warn(f"{ctx.path or ''} layer '{ctx.layer}': RNN was stateful=True; kport runs it stateless",
+                          stacklevel=2)
+        return op
+
+    def layer_ops(self) -> list[Op]:
+        """The cells as successive recurrent layers with this RNN's sequence attributes."""
+        ops = []
+        last = len(self.cells) - 1
+        for i, cell in enumerate(self.cells):
+            op = copy.deepcopy(cell)
+            op.return_sequences = self.return_sequences if i == last else True
+            op.return_state = True
+            op.go_backwards = self.go_backwards and i == 0
+            op.time_major = self.time_major
+            op.zero_output_for_mask = self.zero_output_for_mask
+            ops.append(op)
+        return ops
+
+    @property
+    def n_states(self) -> int:
+        return sum(c.n_states for c in self.cells)
+
+    def num_outputs(self, n_inputs: int) -> int:
+        return 1 + self.n_states if self.return_state else 1
+
+    def _prefix(self, i: int) -> str:
+        return f"cell_{i}/" if len(self.cells) > 1 else ""
+
+    def weight_shapes(self, in_shapes):
+        shapes, x = {}, in_shapes[0]
+        for i, op in enumerate(self.layer_ops()):
+            shapes.update({self._prefix(i) + k: s for k, s in op.weight_shapes([x]).items()})
+            x = op.output_shapes([x])[0] if op.return_sequences else x[:2] + (op.units,)
+        return shapes
+
+    def output_shapes(self, in_shapes):
+        x, states = in_shapes[0], []
+        for op in self.layer_ops():
+            outs = op.output_shapes([x])
+            x = outs[0]
+            states += outs[1:]
+        return [x] + (states if self.return_state else [])
+
+    def _cell_weights(self, w: dict, i: int) -> dict:
+        prefix = self._prefix(i)
+        return {k[len(prefix):]: v for k, v in w.items() if k.startswith(prefix)}
+
+    def _run(self, xs, call, w, run_cell, reverse):
+        roles = split_inputs(xs, call, self.n_states, self.kind)
+        x, final, offset = roles.x, [], 0
+        for i, op in enumerate(self.layer_ops()):
+            sub_xs = [x] + list(roles.states[offset:offset + op.n_states])
+            offset += op.n_states
+            sub_call = {}
+            if roles.mask is not None:
+                # after a reversed first cell the sequence is in processing order: so is its mask
+                mask = reverse(roles.mask) if self.go_backwards and i > 0 else roles.mask
+                sub_call["tensor:mask"] = [len(sub_xs)]
+                sub_xs.append(mask)
+            outs = run_cell(op, sub_xs, self._cell_weights(w, i), sub_call)
+            x = outs[0]
+            final += list(outs[1:])
+        return [x] + (final if self.return_state else [])
+
+    def reference(self, xs, w):
+        return self.reference_node(xs, w, {})
+
+    def reference_node(self, xs, w, call):
+        return self._run(xs, call, w, lambda op, sub_xs, sub_w, sub_call: op.reference_node(sub_xs, sub_w, sub_call),
+                         lambda m: np.flip(np.asarray(m), axis=1))
+
+    def to_onnx(self, g, xs, w, node):
+        from kport.ops.rnn_onnx import reverse_time
+
+        shapes = {"x": node.in_shapes[0]}
+
+        def run_cell(op, sub_xs, sub_w, sub_call):
+            sub_node = dataclasses.replace(node, in_shapes=[shapes["x"]], out_shapes=op.output_shapes([shapes["x"]]),
+                                           call=sub_call)
+            shapes["x"] = sub_node.out_shapes[0]
+            return op.to_onnx(g, sub_xs, sub_w, sub_node)
+
+        return self._run(xs, node.call, w, run_cell, lambda m: reverse_time(g, m, axis=1))
