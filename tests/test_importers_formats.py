@@ -205,3 +205,12 @@ def test_folder_without_keras_model_is_refused(tmp_path):
     with pytest.raises(FormatError) as err:
         kport.load(str(tmp_path))
     assert str(tmp_path) in str(err.value) and "SavedModel" in str(err.value)
+
+
+def test_unzipped_keras_folder_as_weights(tmp_path):
+    import zipfile
+
+    e = entry("nested_multi", "keras3")
+    folder = tmp_path / "model.keras"
+    zipfile.ZipFile(fixture("keras3", e["files"]["keras"])).extractall(folder)
+    assert_parity(kport.load(fixture("keras3", e["files"]["json"]), weights=str(folder)), e)

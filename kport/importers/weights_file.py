@@ -41,6 +41,15 @@ def bind_weights_file(graph: Graph, path: str, model_config: dict | None = None)
             store = keras_v3.read_h5_member(keras_v3.ZipMembers(z, path), keras_v3.WEIGHTS_H5)
             _bind_vars(graph, model_config, store)
         return
+    if kind == "keras_dir":  # an unzipped .keras folder
+        from kport.importers import keras_v3
+
+        members = keras_v3.DirMembers(path)
+        if keras_v3.WEIGHTS_H5 not in members.names:
+            raise FormatError("folder holds no Keras weights (no model.weights.h5)", path=path,
+                              hint="give a .keras file or a .weights.h5 / .h5 weights file")
+        _bind_vars(graph, model_config, keras_v3.read_h5_member(members, keras_v3.WEIGHTS_H5))
+        return
     if kind == "json":  # Keras 3 sharded weights: an index naming its .weights.h5 shards
         _bind_vars(graph, model_config, keras_vars.read_sharded_store(path))
         return
