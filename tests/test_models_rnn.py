@@ -74,3 +74,14 @@ def test_realworld_bidirectional_simple_rnn(runner):
     graph = kport.load(REALWORLD / "tfkeras" / "rnn_121.h5")
     got = kport.run(graph, inputs) if runner == "numpy" else run_onnx(graph, inputs, 13)
     assert_close(got[0], expected[0])
+
+
+@pytest.mark.parametrize("path", [p for p in MODELS if p.suffix == ".h5"], ids=lambda p: p.name)
+def test_kport_file_round_trip_keeps_nested_ops_masks_and_call_records(path, tmp_path):
+    graph = kport.load(path)
+    kport.save(graph, tmp_path / "model.kport")
+    again = kport.load(tmp_path / "model.kport")
+    assert [n.call for n in again.nodes] == [n.call for n in graph.nodes]
+    inputs, _ = _io(RNN / f"{path.stem}.npz")
+    for a, b in zip(kport.run(again, inputs), kport.run(graph, inputs)):
+        np.testing.assert_array_equal(a, b)
