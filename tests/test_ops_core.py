@@ -376,3 +376,19 @@ def test_keras3_operations_that_mean_something_else_are_refused():
     with pytest.raises(UnsupportedLayerError, match="batch axis first"):
         _op("Reshape", {"name": "reshape", "newshape": [6, 2]}, ctx)
     assert _op("Reshape", {"name": "reshape", "newshape": [-1, 12]}, ctx).target_shape == (12,)
+
+
+def test_embedding_lora_factors_merge_on_load():
+    """A Keras 3 LoRA Embedding: the h5 lists embeddings + factors; kport merges them as Keras does."""
+    import json
+
+    case = load_cases("Embedding_lora")[0]
+    with np.load(FIXTURES / "Embedding_lora.npz") as data:
+        names = json.loads(str(data["cases"]))[0]["weights"]
+    op = case.op()
+    assert "lora_rank" not in op.keras_config("keras3")
+    merged = op.load_weights(list(zip(names, case.weights)), [(None, 5)])
+    assert [n.split("/")[-1] for n, _ in merged] == ["embeddings"]
+    graph = single_layer_graph(op, [(None, 5)], [a for _, a in merged], dtypes=["int32"])
+    assert_close(run_reference(graph, case.inputs)[0], case.outputs[0], "lora reference")
+    assert_close(run_onnx(graph, case.inputs, 17)[0], case.outputs[0], "lora onnx")

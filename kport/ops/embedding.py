@@ -25,6 +25,9 @@ class Embedding(Op):
     output_dim: int = 1
     mask_zero: bool = False
     input_length: int | None = None
+    # Keras 3 LoRA: a legacy .h5 stores the low-rank factors beside the table; they are merged on load
+    lora_rank: int | None = None
+    lora_alpha: float | None = None
 
     @classmethod
     def from_keras(cls, config: dict, ctx: ImportContext) -> "Embedding":
@@ -35,9 +38,22 @@ class Embedding(Op):
 
     def keras_config(self, flavor: str = "keras3") -> dict:
         cfg = super().keras_config(flavor)
+        del cfg["lora_rank"], cfg["lora_alpha"]  # the table is held merged
         if flavor == "keras3":
             del cfg["input_length"]  # Keras 3 dropped the argument
         return cfg
+
+    def load_weights(self, items: list, in_shapes) -> list:
+        """Merges Keras 3 LoRA factors into the table (embeddings + alpha/rank * A @ B), as a .keras save does."""
+        names = [n.split("/")[-1].split(":")[0] for n, _ in items]
+        if "lora_embeddings_a" not in names:
+            return items
+        arrays = dict(zip(names, (np.asarray(a) for _, a in items)))
+        a, b = arrays["lora_embeddings_a"], arrays["lora_embeddings_b"]
+        rank = self.lora_rank or a.shape[-1]
+        scale = (self.lora_alpha if self.lora_alpha is not None else rank) / rank
+        table = (arrays["embeddings"] + scale * np.matmul(a, b)).astype(arrays["embeddings"].dtype)
+        return [(n, table) for (n, _), key in zip(items, names) if key == "embeddings"]
 
     def weight_shapes(self, in_shapes):
         return {"embeddings": (self.input_dim, self.output_dim)}
