@@ -261,3 +261,35 @@ def test_compile_errors():
         model.compile("sgd", loss="no_such_loss")
     with pytest.raises(ValueError):
         model.compile("nosuchopt", loss="mse")
+
+
+def test_constraints_apply_in_the_keras_layout_after_each_update():
+    from kport.keras.constraints import max_norm
+
+    np.random.seed(0)
+    model = Sequential([Dense(4, input_dim=6, kernel_constraint=max_norm(0.5), bias_constraint="non_neg")])
+    model.compile(optimizers.SGD(lr=1.0), "mse")
+    x = np.random.rand(8, 6)
+    model.train_on_batch(x, -10 * np.random.rand(8, 4))
+    kernel, bias = model.get_weights()
+    # max_norm's axis 0 is the Dense kernel's input axis: one norm per output unit
+    np.testing.assert_allclose(np.sqrt((kernel ** 2).sum(axis=0)), 0.5, rtol=1e-5)
+    assert (bias >= 0).all()
+
+
+def test_custom_layer_weight_regularizer_joins_the_loss():
+    from kport.keras.layers import Layer
+
+    class Bias(Layer):
+        def build(self, input_shape):
+            self.b = self.add_weight(name="b", shape=(input_shape[-1],), initializer="ones",
+                                     regularizer=keras.regularizers.l1(0.5))
+            super().build(input_shape)
+
+        def call(self, inputs):
+            return inputs + self.b
+
+    model = Sequential([Bias(input_shape=(3,))])
+    model.compile("sgd", "mse")
+    x = np.zeros((4, 3), "float32")
+    assert model.evaluate(x, np.ones((4, 3)), verbose=0) == pytest.approx(0.5 * 3)

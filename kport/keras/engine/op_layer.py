@@ -214,6 +214,7 @@ class OpLayer(Layer):
                     if spec.keras_name is not None:
                         params.setdefault(spec.keras_name, []).append((f"{sub.attr}.{pname}", spec))
             self._primary = (module, graph, params)
+            self._attach_constraints()
         else:
             _tie(module, self._primary[0])
         return module
@@ -249,6 +250,14 @@ class OpLayer(Layer):
             out.extend(named[key] for key, spec in entries if key in named)
         return out
 
+    def _extra_for(self, weight: str, what: str):
+        """The `<weight>_initializer/_regularizer/_constraint` argument given for a weight, or None."""
+        for key in initializers.keyword_for(weight):
+            value = self._extras.get(key.replace("_initializer", f"_{what}"))
+            if value is not None:
+                return value
+        return None
+
     def regularized_parameters(self) -> list[tuple[Any, Any]]:
         """(regularizer, torch parameter) pairs; l1/l2 sums do not depend on the layout."""
         if self._primary is None:
@@ -257,12 +266,33 @@ class OpLayer(Layer):
         named = dict(module.named_parameters())
         out = []
         for weight, entries in params.items():
-            reg = None
-            for key in initializers.keyword_for(weight):
-                reg = reg or regularizers.get(self._extras.get(key.replace("_initializer", "_regularizer")))
+            reg = regularizers.get(self._extra_for(weight, "regularizer"))
             if reg is not None:
                 out.extend((reg, named[key]) for key, spec in entries if key in named and not spec.extra)
         return out
+
+    def _attach_constraints(self) -> None:
+        """Gives constrained torch parameters a `constraint` the optimizer applies after each update."""
+        from kport.exporters.torch.layouts import Perm, Same
+        from kport.keras import constraints
+
+        module, _, params = self._primary
+        named = dict(module.named_parameters())
+        for weight, entries in params.items():
+            constraint = constraints.get(self._extra_for(weight, "constraint"))
+            if constraint is None:
+                continue
+            for key, spec in entries:
+                if key not in named:
+                    continue
+                if isinstance(spec.layout, Same):
+                    axes = None
+                elif isinstance(spec.layout, Perm):
+                    axes = tuple(int(a) for a in np.argsort(spec.layout.axes))
+                else:
+                    raise NotImplementedError(f"layer {self.name}: a constraint on '{weight}' needs a Keras view of "
+                                              f"its torch layout {type(spec.layout).__name__}")
+                named[key].constraint = constraints.InLayout(constraint, axes)
 
     @property
     def losses(self) -> list:
