@@ -171,3 +171,11 @@ def test_window_smaller_than_stride_with_unknown_sizes(class_name, config, size)
     expected = run_reference(single_layer_graph(op, [(None, *x.shape[1:])], weights), [x])[0]
     dynamic = single_layer_graph(op, [(None, *(None,) * rank, 3)], weights)
     assert_close(run_onnx(dynamic, [x], 17)[0], expected, f"{class_name} size {size}")
+
+
+def test_full_padding_has_no_keras3_config():
+    from kport.errors import ExportError
+
+    with pytest.raises(ExportError, match="full"):
+        make("Conv2D", KERAS2, filters=2, kernel_size=3, padding="full").keras_config("keras3")
+    assert make("Conv1D", filters=2, kernel_size=3, padding="causal").keras_config()["padding"] == "causal"

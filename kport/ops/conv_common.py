@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import ShapeError, UnsupportedLayerError
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops import activation_fns
 from kport.ops.base import ImportContext, Op, as_tuple, require_rank
 
@@ -252,6 +252,12 @@ class ConvBase(Op):
         config["activation"] = activation_fns.canonical(config.get("activation"), ctx.keras_major)
         config["data_format"] = normalize_data_format(config.get("data_format"))
         return super().from_keras(config, ctx)
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        if self.padding == "full":
+            raise ExportError(f"{self.kind} with Keras 1 padding='full' has no {flavor} spelling",
+                              hint="export to ONNX or torch, or put a ZeroPadding layer before a 'valid' conv")
+        return super().keras_config(flavor)
 
     # shapes
     def check_input(self, shape) -> None:
