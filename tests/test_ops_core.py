@@ -392,3 +392,22 @@ def test_embedding_lora_factors_merge_on_load():
     graph = single_layer_graph(op, [(None, 5)], [a for _, a in merged], dtypes=["int32"])
     assert_close(run_reference(graph, case.inputs)[0], case.outputs[0], "lora reference")
     assert_close(run_onnx(graph, case.inputs, 17)[0], case.outputs[0], "lora onnx")
+
+
+@pytest.mark.parametrize("case", FN_CASES, ids=FN_IDS)
+def test_activation_fn_torch(case):
+    """The PyTorch expression of each parameterized activation computes what Keras did."""
+    torch = pytest.importorskip("torch")
+    from kport.exporters.torch.activations import to_torch
+    from kport.exporters.torch.emitter import TorchEmitter
+
+    name, params = _fn(case)
+    t = TorchEmitter()
+    y = to_torch(t, name, "x", **params)
+    body = "".join(f"    {line}\n" for line in t.forward_lines)
+    source = ("import torch\nimport torch.nn.functional as F\n" + "".join(t.helpers.values())
+              + f"\ndef fn(x):\n{body}    return {y}\n")
+    scope: dict = {}
+    exec(compile(source, f"<activation {name}>", "exec"), scope)
+    got = scope["fn"](torch.from_numpy(case.inputs[0])).numpy()
+    assert_close(got, case.outputs[0], f"torch {name} {params}")
