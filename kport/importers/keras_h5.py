@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kport.errors import FormatError
-from kport.importers import damage, keras_config
+from kport.importers import damage, keras_config, provenance
 from kport.importers.hdf5_attrs import read_attr, read_json_attr, read_str_list
 from kport.ir.graph import Graph, SourceInfo
 from kport.ops.base import ImportContext
@@ -40,27 +40,7 @@ def describe(f, path: str) -> tuple[SourceInfo, ImportContext]:
         from kport.importers.keras1_legacy import guess_keras1_backend
 
         backend = guess_keras1_backend(weights)
-    if version.endswith("-tf") or read_attr(f, "top_level_model_weights") is not None:
-        flavor = "tf.keras" if version.endswith("-tf") else "keras3"
-    else:
-        major = version.split(".")[0]
-        flavor = "keras3" if major == "3" else ("tf.keras" if _is_tf_keras(version, backend) else "keras")
-    fmt = {"keras": "keras-h5", "tf.keras": "tf.keras-h5", "keras3": "keras3-h5"}[flavor]
-    if version.split(".")[0] == "1":
-        fmt = "keras1-h5"
-    source = SourceInfo(path=path, format=fmt, keras_version=version, backend=backend)
-    ctx = ImportContext(path=path, keras_major=source.keras_major, keras_version=version, backend=backend,
-                        flavor=flavor)
-    return source, ctx
-
-
-def _is_tf_keras(version: str, backend) -> bool:
-    # tf.keras 2.4+ writes plain versions like '2.4.0'; multi-backend Keras stopped at 2.3.1
-    parts = version.split(".")
-    try:
-        return int(parts[0]) == 2 and int(parts[1]) >= 4
-    except (ValueError, IndexError):
-        return False
+    return provenance.describe(path, "h5", version, backend)
 
 
 def read_weight_groups(group) -> dict[str, list[tuple[str, np.ndarray]]]:
