@@ -259,3 +259,13 @@ def test_merge_helpers_and_backend_function():
     out_joined, out_summed = fn([x, x, 0])
     assert out_joined.shape == (2, 6)
     np.testing.assert_array_equal(out_summed, 2 * x)
+
+
+def test_sequential_pop_and_deferred_build():
+    model = Sequential([Dense(4, input_dim=3), Dense(2), Dense(5)])
+    model.pop()
+    assert model.output_shape == (None, 2) and len(model.layers) == 2
+    deferred = Sequential([Dense(4), Dense(1)])
+    assert not deferred.built
+    assert deferred.predict(np.zeros((2, 7))).shape == (2, 1)
+    assert deferred.input_shape == (None, 7) and deferred.layers[0].get_weights()[0].shape == (7, 4)

@@ -122,7 +122,7 @@ class ProgbarLogger(Callback):
         self.progbar.update(self.seen, values, final=True)
 
 
-def default_callbacks(user: list | None, history: History, verbose: int, samples, steps) -> list[Callback]:
+def default_callbacks(user: list | None, history: History, verbose: int) -> list[Callback]:
     """History first, then the progress logger, then the user's callbacks (as Keras orders them)."""
     out: list[Callback] = [history]
     if verbose:

@@ -60,7 +60,7 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=None, valid
         steps = data_mod.batch_count(samples, batch_size)
     val = _validation_source(model, validation_data)
     history = callbacks_mod.History()
-    cbs = callbacks_mod.CallbackList(callbacks_mod.default_callbacks(callbacks, history, verbose, samples, steps))
+    cbs = callbacks_mod.CallbackList(callbacks_mod.default_callbacks(callbacks, history, verbose))
     model._build_metrics()
     metric_names = list(model.metrics_names)
     cbs.set_model(model)

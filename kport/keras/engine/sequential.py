@@ -59,7 +59,11 @@ class Sequential(Model):
         for layer in self._stack:
             out = layer._inbound_nodes[-1].outputs[0] if layer._inbound_nodes else layer(out)
         self._output_tensor = out
-        self._init_graph(self._input_tensor, out) if self._stack else setattr(self, "built", False)
+        if self._stack:
+            self._init_graph(self._input_tensor, out)
+        else:
+            self._is_graph_network = False
+            self.built = False
 
     def build(self, input_shape=None) -> None:
         """Builds a model whose first layer gave no input shape, from the data's shape."""

@@ -52,7 +52,7 @@ class Model(Network, Layer):
 
     def __setattr__(self, key: str, value: Any) -> None:
         # subclassed models own the layers assigned to them, as in Keras
-        if isinstance(value, Layer) and key not in ("_self",) and "_tracked" in self.__dict__:
+        if isinstance(value, Layer) and "_tracked" in self.__dict__:
             if value not in self._tracked:
                 self._tracked.append(value)
         super().__setattr__(key, value)
@@ -183,10 +183,11 @@ class Model(Network, Layer):
 
     @property
     def _input_names(self) -> list[str]:
-        return self.input_names if self._is_graph_network else [f"input_{i + 1}" for i in range(1)]
+        return self.input_names if self._is_graph_network else ["input_1"]
 
     @property
     def _output_names(self) -> list[str]:
+        # a subclassed model is compiled as one output (its outputs are unknown before a call)
         return self.output_names if self._is_graph_network else ["output_1"]
 
     # ---- compile ---------------------------------------------------------------------------
