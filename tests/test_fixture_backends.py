@@ -6,7 +6,8 @@ in test_fixture_parity.py); these tests vary the way out instead:
 - the torch runtime (kport's generated PyTorch module);
 - kport's own Keras writers (Keras 3 `.keras`, tf.keras `.h5`) read back by kport;
 - slow: real tf_keras running kport's tf.keras file (the `tf` runtime) and real
-  Keras 3 loading kport's `.keras` file.
+  Keras 3 loading kport's `.keras` file;
+- gpu: the torch and ONNX Runtime runtimes on CUDA (skipped without a GPU).
 """
 from __future__ import annotations
 
@@ -128,3 +129,23 @@ def test_real_keras3_loads_kport_keras_file(fixture, tmp_path):
     got = list(out) if isinstance(out, (list, tuple)) else [out]
     assert_outputs_close(got, fixture.outputs(), fixture.atol, fixture.rtol,
                          f"{fixture.id} written as .keras and run by Keras {keras.__version__}")
+
+
+def _cuda_available(backend: str) -> bool:
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        return torch.cuda.is_available()
+    ort = pytest.importorskip("onnxruntime")
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+@pytest.mark.parametrize("fixture", one_file_per_entry())
+def test_cuda_runtime_matches_keras(fixture, backend):
+    """The same parity on the GPU: CUDA kernels (TF32 convs, fused ops) must stay within tolerance."""
+    if not _cuda_available(backend):
+        pytest.skip(f"{backend} sees no CUDA device")
+    graph = _load(fixture)
+    got = kport.run(graph, fixture.inputs(), backend=backend, device="cuda")
+    assert_outputs_close(got, fixture.outputs(), fixture.atol, fixture.rtol, f"{fixture.id} on {backend}/cuda")
