@@ -160,7 +160,7 @@ def conv_nd(x: np.ndarray, kernel: np.ndarray, strides, dilations, pads, groups:
         (N, *out, O) in x's dtype.
     """
     ksize = kernel.shape[:-2]
-    cin_g, cout = kernel.shape[-2], kernel.shape[-1]
+    cin_g = kernel.shape[-2]
     chans = x.shape[-1]
     if chans != cin_g * groups:
         raise ShapeError(f"input has {chans} channels, the kernel expects {cin_g * groups}")
