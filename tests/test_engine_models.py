@@ -269,3 +269,16 @@ def test_sequential_pop_and_deferred_build():
     assert not deferred.built
     assert deferred.predict(np.zeros((2, 7))).shape == (2, 1)
     assert deferred.input_shape == (None, 7) and deferred.layers[0].get_weights()[0].shape == (7, 4)
+
+
+def test_keras2_module_paths():
+    import importlib
+
+    from kport.keras.layers import Conv2D, LeakyReLU
+
+    assert importlib.import_module("kport.keras.layers.core").Dense is Dense
+    assert importlib.import_module("kport.keras.layers.convolutional").Conv2D is Conv2D
+    assert importlib.import_module("kport.keras.layers.advanced_activations").LeakyReLU is LeakyReLU
+    for name in ("pooling", "normalization", "embeddings", "recurrent", "merge", "noise"):
+        importlib.import_module(f"kport.keras.layers.{name}")
+    assert keras.utils.np_utils.to_categorical([1], 3).tolist() == [[0.0, 1.0, 0.0]]
