@@ -411,3 +411,29 @@ def test_activation_fn_torch(case):
     exec(compile(source, f"<activation {name}>", "exec"), scope)
     got = scope["fn"](torch.from_numpy(case.inputs[0])).numpy()
     assert_close(got, case.outputs[0], f"torch {name} {params}")
+
+
+@pytest.mark.parametrize("kind,config", [("Identity", {}), ("Rescaling", {"scale": 0.5}), ("Normalization", {})])
+def test_mask_passes_these_layers_in_keras3_only(kind, config):
+    """Embedding(mask_zero) -> layer -> GlobalAveragePooling1D: Keras 3 hands the mask on, tf.keras drops it."""
+    from kport.importers.masks import add_implicit_masks
+    from kport.ir.graph import Graph, Layer, Node, TensorSpec
+
+    for producer, keeps in (("keras3", True), ("tf_keras", False)):
+        ctx = PRODUCERS[producer]
+        g = Graph(kind="Sequential")
+        g.inputs = [TensorSpec("ids", (None, 5), "int32")]
+        ops = [("emb", _op("Embedding", {"input_dim": 4, "output_dim": 3, "mask_zero": True}, ctx), (None, 5, 3)),
+               ("mid", _op(kind, config, ctx), (None, 5, 3)),
+               ("gap", _op("GlobalAveragePooling1D", {}, ctx), (None, 3))]
+        g.tensors["ids"] = g.inputs[0]
+        source = "ids"
+        for name, op, shape in ops:
+            g.layers[name] = Layer(name, op)
+            g.nodes.append(Node(name, [source], [name]))
+            g.tensors[name] = TensorSpec(name, shape)
+            source = name
+        g.outputs = ["gap"]
+        add_implicit_masks(g, ctx)
+        gap = next(n for n in g.nodes if n.layer == "gap")
+        assert ("tensor:mask" in gap.call) == keeps, producer

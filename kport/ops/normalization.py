@@ -38,6 +38,9 @@ class Normalization(Op):
         if config.get("mean") is not None:
             op.mean = _frozen(config["mean"])
             op.variance = _frozen(config["variance"])
+        # Keras 3 passes an incoming mask through this layer; tf.keras and Keras 2 drop it
+        # (read by importers/masks.py while the graph is built)
+        op.propagates_mask = ctx.flavor == "keras3"
         return op
 
     def keep_axes(self, rank: int) -> tuple[int, ...]:

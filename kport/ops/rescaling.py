@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from kport.ops.base import Op
+from kport.ops.base import ImportContext, Op
 
 
 @dataclass
@@ -18,6 +18,14 @@ class Rescaling(Op):
 
     scale: float | tuple = 1.0
     offset: float | tuple = 0.0
+
+    @classmethod
+    def from_keras(cls, config: dict, ctx: ImportContext) -> "Rescaling":
+        op = super().from_keras(config, ctx)
+        # Keras 3 passes an incoming mask through this layer; tf.keras and Keras 2 drop it
+        # (read by importers/masks.py while the graph is built)
+        op.propagates_mask = ctx.flavor == "keras3"
+        return op
 
     def _constants(self) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(self.scale, np.float32), np.asarray(self.offset, np.float32)
