@@ -26,7 +26,7 @@ class BatchNormalization(Op):
     kind = "BatchNormalization"
     keras_classes = ("BatchNormalization", "BatchNormalizationV1", "BatchNormalizationV2",
                      "SyncBatchNormalization")
-    non_trainable_weights = ("moving_mean", "moving_variance")
+    non_trainable_weights = ("moving_mean", "moving_variance", *_RENORM_WEIGHTS)
 
     axis: int | tuple[int, ...] = -1
     epsilon: float = 1e-3
