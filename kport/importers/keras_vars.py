@@ -73,15 +73,15 @@ def read_h5_store(h5, path: str, store: VarsStore | None = None) -> VarsStore:
     """Collects every `vars` group of an open HDF5 weights file (into `store`, for shards)."""
     store = store if store is not None else VarsStore(path)
 
-    def visit(name, obj):
-        if hasattr(obj, "keys") and name.replace("\\", "/").split("/")[-1] == "vars":
-            arrays = {int(k): _read_dataset(obj[k], path, name) for k in obj.keys() if k.isdigit()}
-            store.add(name, arrays, _str_attr(obj, "name"))
-
+    names: list[str] = []
     with damage.reading(path):
-        h5.visititems(visit)
-        if "vars" in h5:  # the root model's own group
-            visit("vars", h5["vars"])
+        # walking names is much cheaper in h5py than visiting every object
+        h5.visit(lambda name: names.append(name) if name.replace("\\", "/").split("/")[-1] == "vars" else None)
+        for name in names:
+            group = h5[name]
+            if hasattr(group, "keys"):
+                arrays = {int(k): _read_dataset(group[k], path, name) for k in group.keys() if k.isdigit()}
+                store.add(name, arrays, _str_attr(group, "name"))
     return store
 
 
@@ -195,13 +195,14 @@ def _bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
     by_path = {nested_weights.keras_path(layer): layer for layer in graph.layers.values()}
     by_name = {("/".join(o.split("/")[:-2]), n): o for o, n in store.names.items()}
     claimed: set[str] = set()
+    below = _descendants(store)
     for kpath, obj, container in walk_config(model):
         layer = by_path.get(kpath)
         if layer is None:  # InputLayer and other layers without a node in the IR
             continue
         # a stored name beats the computed object name (containers renamed or reordered)
         obj = by_name.get((container, kpath[-1]), obj)
-        items = _layer_items(store, obj, claimed)
+        items = _layer_items(store, obj, below.get(obj, []), claimed)
         keras_config.assign_layer_weights(graph, layer, items)
     extra = [o for o, arrays in store.objects.items() if arrays and o not in claimed
              and (o.startswith("layers") or o == "")]
@@ -210,10 +211,20 @@ def _bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
                           path=store.path, hint="the architecture and the weights come from different models")
 
 
-def _layer_items(store: VarsStore, obj: str, claimed: set[str]) -> list[tuple[str, np.ndarray]]:
-    """A layer's arrays: its own `vars`, then its sub-objects' in Keras order."""
+def _descendants(store: VarsStore) -> dict[str, list[str]]:
+    """Every object path -> the stored objects below it (one pass, not one scan per layer)."""
+    below: dict[str, list[str]] = {}
+    for o in store.objects:
+        parts = o.split("/")
+        for k in range(1, len(parts)):
+            below.setdefault("/".join(parts[:k]), []).append(o)
+    return below
+
+
+def _layer_items(store: VarsStore, obj: str, below: list[str], claimed: set[str]) -> list[tuple[str, np.ndarray]]:
+    """A layer's arrays: its own `vars`, then its sub-objects' (not nested models' layers) in Keras order."""
     own = [obj] if obj in store.objects else []
-    children = [o for o in store.objects if o.startswith(obj + "/") and "/layers/" not in o[len(obj):]]
+    children = [o for o in below if "/layers/" not in o[len(obj):]]
     children.sort(key=lambda o: (_child_rank(o[len(obj) + 1:]), o))
     items = []
     for o in own + children:
