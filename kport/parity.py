@@ -189,9 +189,9 @@ def make_inputs(graph, seed: int = 0, batch: int = 2, unknown_dim: int = DEFAULT
                 ) -> dict[str, np.ndarray]:
     """Seeded inputs for every model input, from the graph's input specs.
 
-    Float inputs are standard normal. Integer inputs (token ids) are drawn in
-    the valid range of the layer reading them: `[0, input_dim)` for an
-    Embedding, else `[0, 10)`.
+    Float inputs are standard normal. Inputs read by an index-taking layer
+    (Embedding: `input_dim`) get ids in `[0, input_dim)`, whatever their
+    declared dtype; other integer inputs get `[0, 10)`.
 
     Args:
         graph: the IR graph.
@@ -206,9 +206,10 @@ def make_inputs(graph, seed: int = 0, batch: int = 2, unknown_dim: int = DEFAULT
         shape = tuple(batch if i == 0 and d is None else (unknown_dim if d is None else int(d))
                       for i, d in enumerate(spec.shape))
         dtype = np.dtype(spec.dtype)
-        if dtype.kind in "iu":
-            high = _index_range(graph, readers.get(spec.name, []))
-            feeds[spec.name] = rng.integers(0, high, size=shape).astype(dtype)
+        index_bound = _index_bound(graph, readers.get(spec.name, []))
+        if dtype.kind in "iu" or index_bound is not None:
+            # token ids; tf.keras often declares them float32 and the Embedding casts
+            feeds[spec.name] = rng.integers(0, index_bound or 10, size=shape).astype(dtype)
         elif dtype.kind == "b":
             feeds[spec.name] = rng.random(shape) < 0.5
         else:
@@ -216,8 +217,8 @@ def make_inputs(graph, seed: int = 0, batch: int = 2, unknown_dim: int = DEFAULT
     return feeds
 
 
-def _index_range(graph, nodes) -> int:
-    """The exclusive upper bound of valid ids for the layers reading an integer input."""
+def _index_bound(graph, nodes) -> int | None:
+    """The exclusive upper bound of valid ids when an input feeds index-taking layers, else None."""
     bounds = []
     for node in nodes:
         op = graph.layers[node.layer].op
@@ -226,7 +227,7 @@ def _index_range(graph, nodes) -> int:
             if isinstance(value, (int, np.integer)) and value > 0:
                 bounds.append(int(value))
                 break
-    return min(bounds) if bounds else 10
+    return min(bounds) if bounds else None
 
 
 def _json_float(value):

@@ -208,6 +208,11 @@ def test_make_inputs_seeded_and_in_range():
     assert feeds["tokens"].shape == (5, parity.DEFAULT_UNKNOWN_DIM) and feeds["tokens"].dtype == np.int32
     assert feeds["tokens"].min() >= 0 and feeds["tokens"].max() < 7
     assert feeds["extra"].dtype == np.float32 and feeds["extra"].shape == (5, 4)
+    # tf.keras declares Embedding inputs float32: still valid ids
+    b = Builder("float_ids")
+    graph_f = b.done(b.layer("emb", FakeEmbedding(input_dim=4), b.input("tokens", (6,))))
+    ids = parity.make_inputs(graph_f)["tokens"]
+    assert ids.dtype == np.float32 and set(np.unique(ids)) <= {0.0, 1.0, 2.0, 3.0}
     again = parity.make_inputs(graph, seed=3, batch=5)
     assert all(np.array_equal(feeds[k], again[k]) for k in feeds)
 
