@@ -98,7 +98,7 @@ class RecurrentOp(Op):
         op = super().from_keras(config, ctx)
         op.activation = activation_fns.canonical(config.get("activation", "tanh"), ctx.keras_major)
         if hasattr(op, "recurrent_activation"):
-            default = "hard_sigmoid" if _old_recurrent_default(ctx) else "sigmoid"
+            default = "hard_sigmoid" if old_recurrent_default(ctx) else "sigmoid"
             op.recurrent_activation = activation_fns.canonical(config.get("recurrent_activation", default),
                                                                ctx.keras_major)
         if op.stateful:
@@ -181,7 +181,7 @@ def run_loop(step: Callable, xp: np.ndarray, states: list[np.ndarray], mask: np.
     for t in range(xp.shape[1]):
         out, new_states = step(xp[:, t], states)
         if mask is not None:
-            m = mask[:, t][:, None]
+            m = mask[:, t].reshape((-1,) + (1,) * (out.ndim - 1))  # broadcast over features (and space)
             if prev is None:
                 prev = np.zeros_like(out)
             new_states = [np.where(m, n, s) for n, s in zip(new_states, states)]
@@ -197,7 +197,7 @@ def activation(name: str, x: np.ndarray) -> np.ndarray:
     return activation_fns.apply(name, x.astype(np.float32))
 
 
-def _old_recurrent_default(ctx: ImportContext) -> bool:
+def old_recurrent_default(ctx: ImportContext) -> bool:
     # Keras before 2.3 defaulted recurrent_activation to hard_sigmoid; a config that omits it is that old
     version = (ctx.keras_version or "").split("-")[0].split(".")
     try:
