@@ -79,11 +79,6 @@ def copy_h5(src: str, dst: Path, edit: Callable[[h5py.File], None]) -> str:
     return str(dst)
 
 
-def move_group(h5: h5py.File, old: str, new: str) -> None:
-    """Renames an HDF5 group (creating parents)."""
-    h5.move(old, new)
-
-
 def set_json_attr(obj, name: str, value) -> None:
     """Writes a JSON-valued attribute (model_config) as Keras does."""
     obj.attrs[name] = json.dumps(value).encode("utf-8")
