@@ -21,6 +21,8 @@ class Rescaling(Op):
 
     @classmethod
     def from_keras(cls, config: dict, ctx: ImportContext) -> "Rescaling":
+        # Keras 3 saves numpy-array scales/offsets as {"class_name": "__numpy__", "config": {"value": ...}}
+        config = {k: _plain(v) if k in ("scale", "offset") else v for k, v in config.items()}
         op = super().from_keras(config, ctx)
         # Keras 3 passes an incoming mask through this layer; tf.keras and Keras 2 drop it
         # (read by importers/masks.py while the graph is built)
@@ -51,6 +53,12 @@ class Rescaling(Op):
         m = t.submodule(f"KerasRescaling({list(scale.shape)}, {list(offset.shape)})", w,
                         {"scale": ParamSpec(None, constant=scale), "offset": ParamSpec(None, constant=offset)})
         return [t.line(f"{m}({x})")]
+
+
+def _plain(value):
+    if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+        value = value.get("config", {}).get("value")
+    return np.asarray(value, dtype=np.float64).tolist() if isinstance(value, (list, tuple)) else value
 
 
 TORCH_RESCALING = '''
