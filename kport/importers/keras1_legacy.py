@@ -507,6 +507,16 @@ def _keras1_layout(kind: str, op, items, source):
         std = arrays[3].astype(np.float64)
         arrays[3] = ((std + eps) ** 2 - eps).astype(arrays[3].dtype)  # (x-m)/(std+eps) == (x-m)/sqrt(v+eps)
         names[3] = names[3].replace("running_std", "moving_variance")
+    elif kind == "ConvLSTM2D" and len(arrays) == 12:
+        # per gate i, c, f, o: W (input kernel), U (recurrent kernel), b; `th` kernels (filters, in, rows, cols)
+        def hwio(w):
+            return np.transpose(w, (2, 3, 1, 0)) if first_cf else w
+
+        i, c, f, o = (arrays[k:k + 3] for k in range(0, 12, 3))
+        prefix = _prefix(names[0])
+        return [(f"{prefix}kernel", np.concatenate([hwio(g[0]) for g in (i, f, c, o)], axis=-1)),
+                (f"{prefix}recurrent_kernel", np.concatenate([hwio(g[1]) for g in (i, f, c, o)], axis=-1)),
+                (f"{prefix}bias", np.concatenate([i[2], f[2], c[2], o[2]], axis=-1))]
     elif kind == "LSTM" and len(arrays) == 12:
         i, c, f, o = (arrays[k:k + 3] for k in range(0, 12, 3))  # Keras 1: (W, U, b) per gate i, c, f, o
         return [(f"{_prefix(names[0])}kernel", np.concatenate([i[0], f[0], c[0], o[0]], axis=-1)),
@@ -536,7 +546,8 @@ def _flip_kernels(kind: str, items):
     for k, (name, arr) in enumerate(items):
         arr = np.asarray(arr)
         spatial = arr.ndim - 2
-        if k == 0 and spatial >= 1:
+        # ConvLSTM2D's recurrent kernel is a Theano convolution too
+        if (k == 0 or (k == 1 and kind == "ConvLSTM2D")) and spatial >= 1:
             arr = np.ascontiguousarray(arr[tuple([slice(None, None, -1)] * spatial)])
         out.append((name, arr))
     return out
