@@ -14,5 +14,5 @@ def ops(markdown):
         click.echo(support_table(), nl=False)
         return
     for row in support_rows():
-        marks = " ".join(f"{b}:{'yes' if row[b] is True else 'no'}" for b in ("numpy", "onnx", "torch", "tf"))
+        marks = " ".join(f"{b}:{'yes' if row[b] is True else 'no'}" for b in ("numpy", "onnx", "torch", "keras"))
         click.echo(f"{row['kind']:<28} {marks}  ({', '.join(row['keras_classes'])})")
