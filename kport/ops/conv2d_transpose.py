@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kport.ops.conv_common import ConvTransposeND
+from kport.ops.conv_families import ConvTransposeND
 
 
 @dataclass
