@@ -54,6 +54,24 @@ def test_save_and_load_model_round_trip(tmp_path, suffix, build):
         [layer.name for layer in model.layers if layer.weights]
 
 
+def test_saved_h5_keeps_the_compile_arguments(tmp_path):
+    from kport.keras import backend as K
+    from kport.keras import optimizers
+
+    model = _sequential()
+    model.compile(optimizers.SGD(lr=0.05, momentum=0.8, nesterov=True), "categorical_crossentropy",
+                  metrics=["accuracy"])
+    path = str(tmp_path / "compiled.h5")
+    model.save(path)
+    loaded = load_model(path)
+    assert isinstance(loaded.optimizer, optimizers.SGD) and loaded.optimizer.nesterov
+    assert float(K.get_value(loaded.optimizer.lr)) == pytest.approx(0.05)
+    assert loaded.metrics_names == ["loss", "accuracy"]
+    y = np.eye(3)[np.arange(9) % 3]
+    np.testing.assert_allclose(loaded.evaluate(X, y, verbose=0), model.evaluate(X, y, verbose=0), rtol=1e-6)
+    assert load_model(path, compile=False).optimizer is None
+
+
 def test_save_and_load_weights(tmp_path):
     model = _trained(_sequential())
     path = str(tmp_path / "w.h5")
@@ -115,16 +133,23 @@ def test_real_tf_keras_reads_kport_files_and_kport_reads_tf_keras_files(tmp_path
     model = _trained(_functional())
     path = str(tmp_path / "kport.h5")
     model.save(path)
-    theirs = tf_keras.models.load_model(path, compile=False)
+    theirs = tf_keras.models.load_model(path)  # compiles from kport's training_config
+    assert type(theirs.optimizer).__name__ == "Adam"
     for a, b in zip(model.predict([X, X]), theirs.predict([X, X], verbose=0)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
     np.random.seed(0)
     ref = tf_keras.Sequential([tf_keras.layers.Dense(5, activation="relu", input_shape=(4,)),
                                tf_keras.layers.Dense(2, activation="sigmoid")])
+    ref.compile(optimizer=tf_keras.optimizers.legacy.Adam(learning_rate=0.01), loss="mse", metrics=["mae"])
     ref_path = str(tmp_path / "tf.h5")
     ref.save(ref_path)
     ours = load_model(ref_path)
+    from kport.keras import backend as K
+
+    assert type(ours.optimizer).__name__ == "Adam"
+    assert float(K.get_value(ours.optimizer.lr)) == pytest.approx(0.01)
+    assert ours.metrics_names == ["loss", "mae"]
     np.testing.assert_allclose(ours.predict(X), ref.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
     weights_path = str(tmp_path / "tf_weights.h5")
     ref.save_weights(weights_path)

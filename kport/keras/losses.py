@@ -80,8 +80,11 @@ def huber(y_true, y_pred, delta: float = 1.0):
     return (0.5 * quad ** 2 + delta * (err - quad)).mean(dim=-1)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0):
+def categorical_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0,
+                             axis: int = -1):
     y_true, y_pred = _t(y_true, y_pred)
+    if axis != -1:
+        y_true, y_pred = y_true.movedim(axis, -1), y_pred.movedim(axis, -1)
     if label_smoothing:
         n = y_true.shape[-1]
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / n
@@ -92,11 +95,11 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, a
     return K.sparse_categorical_crossentropy(K.as_tensor(y_true), K.as_tensor(y_pred), from_logits, axis)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0):
+def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1):
     y_true, y_pred = _t(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    return K.binary_crossentropy(y_true, y_pred, from_logits=from_logits).mean(dim=-1)
+    return K.binary_crossentropy(y_true, y_pred, from_logits=from_logits).mean(dim=axis)
 
 
 def kullback_leibler_divergence(y_true, y_pred):
@@ -153,6 +156,9 @@ class LossFunctionWrapper(Loss):
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self.fn_kwargs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.fn_kwargs}
 
 
 def _wrapper(fn: Callable, class_name: str, **defaults):
@@ -222,14 +228,22 @@ def get(identifier: Any) -> Callable:
             raise ValueError(f"Unknown loss function: {identifier}")
         return fn
     if isinstance(identifier, dict):
+        cls = globals().get(identifier.get("class_name"))
+        if isinstance(cls, type) and issubclass(cls, Loss):
+            return cls(**identifier.get("config", {}))
         return get(identifier.get("class_name"))
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
 
 
-def serialize(loss) -> str:
-    return getattr(loss, "name", None) or getattr(loss, "__name__", str(loss))
+def serialize(loss):
+    """A loss as Keras writes it in `training_config`: a function's name or a Loss's {class_name, config}."""
+    if isinstance(loss, Loss):
+        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    if isinstance(loss, str):
+        return loss
+    return getattr(loss, "__name__", str(loss))
 
 
 def deserialize(name):

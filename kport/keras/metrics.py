@@ -168,6 +168,13 @@ def get(identifier: Any):
         return fn
     if callable(identifier) or isinstance(identifier, Metric):
         return identifier
+    if isinstance(identifier, dict):  # tf.keras's serialized metric objects
+        config = dict(identifier.get("config", {}))
+        if identifier.get("class_name") == "MeanMetricWrapper" and config.get("fn"):
+            return MeanMetricWrapper(get(config["fn"]), config.get("name"))
+        cls = globals().get(identifier.get("class_name"))
+        if isinstance(cls, type) and issubclass(cls, Metric):
+            return cls(name=config.get("name"))
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
 
 

@@ -307,8 +307,22 @@ def get(identifier: Any) -> Optimizer:
     if isinstance(identifier, dict):
         cls = _BY_NAME.get(str(identifier.get("class_name", "")).lower())
         if cls is not None:
-            return cls(**identifier.get("config", {}))
+            return cls(**_accepted(cls, identifier.get("config", {})))
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+
+
+def _accepted(cls: type, config: dict) -> dict:
+    """Keeps the config keys the Keras 2 optimizer understands (files of later Keras add others)."""
+    import inspect
+    import warnings
+
+    names = set(inspect.signature(cls.__init__).parameters) | set(inspect.signature(Optimizer.__init__).parameters)
+    names -= {"self", "kwargs", "default_lr"}
+    names |= {"name", "initial_accumulator_value"}
+    dropped = sorted(k for k in config if k not in names)
+    if dropped:
+        warnings.warn(f"{cls.__name__}: ignoring optimizer settings the Keras 2 formulas do not use: {dropped}")
+    return {k: v for k, v in config.items() if k in names and v is not None}
 
 
 def serialize(optimizer: Optimizer) -> dict:

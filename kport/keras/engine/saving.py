@@ -15,7 +15,7 @@ import numpy as np
 from kport.keras.engine.ir_export import ENGINE_KERAS_VERSION, from_graph, to_graph
 
 
-def save_model(model, filepath, save_format: str | None = None) -> None:
+def save_model(model, filepath, save_format: str | None = None, include_optimizer: bool = True) -> None:
     """Writes the architecture and weights (`.keras`: Keras 3 zip; otherwise tf.keras HDF5)."""
     path = str(filepath)
     graph = to_graph(model)
@@ -27,13 +27,69 @@ def save_model(model, filepath, save_format: str | None = None) -> None:
     from kport.exporters.keras.legacy_h5_file import write_h5
 
     write_h5(graph, path)
+    if include_optimizer and getattr(model, "optimizer", None) is not None:
+        import h5py
+
+        with h5py.File(path, "r+") as f:
+            f.attrs["training_config"] = json.dumps(training_config(model))
+
+
+def training_config(model) -> dict:
+    """The compile arguments as Keras 2 stores them in an HDF5 file (`training_config`)."""
+    from kport.keras import losses, optimizers
+
+    def nested(value, fn):
+        if isinstance(value, dict):
+            return {k: nested(v, fn) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [nested(v, fn) for v in value]
+        return None if value is None else fn(value)
+
+    def metric_name(m):
+        return m if isinstance(m, str) else getattr(m, "name", None) or m.__name__
+
+    metrics, weighted = model._metric_specs
+    return {"loss": nested(model.loss, losses.serialize), "metrics": nested(metrics, metric_name),
+            "weighted_metrics": nested(weighted, metric_name), "loss_weights": model._loss_weights_arg,
+            "sample_weight_mode": None, "optimizer_config": optimizers.serialize(model.optimizer)}
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True, **kwargs):  # noqa: A002 - Keras name
-    """Reads any Keras model file kport understands into an engine model (uncompiled)."""
+    """Reads any Keras model file kport understands into an engine model.
+
+    An HDF5 file's `training_config` (written by Keras or by `model.save`)
+    compiles the model again, with kport's Keras 2 optimizer of that name.
+    """
     import kport
 
-    return from_graph(kport.load(str(filepath)))
+    model = from_graph(kport.load(str(filepath)))
+    config = _stored_training_config(str(filepath)) if compile else None
+    if config:
+        from kport.keras import losses, optimizers
+
+        def nested(value, fn):
+            if isinstance(value, dict) and "class_name" not in value:
+                return {k: nested(v, fn) for k, v in value.items()}
+            if isinstance(value, list):
+                return [nested(v, fn) for v in value]
+            return None if value is None else fn(value)
+
+        model.compile(optimizer=optimizers.get(config["optimizer_config"]),
+                      loss=nested(config.get("loss"), losses.get), metrics=config.get("metrics"),
+                      weighted_metrics=config.get("weighted_metrics"), loss_weights=config.get("loss_weights"))
+    return model
+
+
+def _stored_training_config(path: str) -> dict | None:
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        return None
+    with h5py.File(path, "r") as f:
+        raw = f.attrs.get("training_config")
+    if raw is None:
+        return None
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 
 def model_config(model) -> dict:

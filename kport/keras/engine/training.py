@@ -201,6 +201,7 @@ class Model(Network, Layer):
         self._loss_fns = [losses_mod.get(fn) if fn is not None else None for fn in self._loss_fns]
         weights = _per_output(loss_weights, names, "loss_weights") if loss_weights is not None else [1.0] * len(names)
         self._loss_weights = [1.0 if w is None else float(w) for w in weights]
+        self._loss_weights_arg = loss_weights
         self._metric_specs = (metrics, weighted_metrics)
         self._metric_entries = []
         self.compiled = True
@@ -413,7 +414,7 @@ class Model(Network, Layer):
         """Writes the whole model: `.keras` as Keras 3 writes it, anything else as a tf.keras `.h5`."""
         from kport.keras.engine import saving
 
-        saving.save_model(self, filepath, save_format=save_format)
+        saving.save_model(self, filepath, save_format=save_format, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True, save_format=None):
         from kport.keras.engine import saving
