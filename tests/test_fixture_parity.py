@@ -2,7 +2,7 @@
 
 For each (case, producer, format) in fixtures/models/manifest.json: load the
 file with `kport.load` (the separate weights file for JSON architectures), run
-it on the numpy reference and on ONNX Runtime (opsets 13 and 17), and compare
+it on the numpy reference and on ONNX Runtime (opsets 13, 17, 18, 21), and compare
 with the outputs Keras recorded at |a-b| <= atol + rtol*|b|. The formats of
 one model must also import to the same graph.
 """
@@ -17,7 +17,8 @@ import kport
 from fixture_manifest import FixtureFile, assert_outputs_close, fixture_files, fixture_params, require
 from graph_compare import graph_difference
 
-BACKENDS = ["numpy", "onnxruntime-opset13", "onnxruntime-opset17"]
+# 13 and 17 are the contract; 18 moved Reduce* axes to inputs, 21 is a common newest deployment opset
+BACKENDS = ["numpy", "onnxruntime-opset13", "onnxruntime-opset17", "onnxruntime-opset18", "onnxruntime-opset21"]
 
 
 @lru_cache(maxsize=8)
