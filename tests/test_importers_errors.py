@@ -251,3 +251,12 @@ def test_weights_index_given_as_the_model():
 
 def test_weights_only_hdf5_given_as_the_model():
     raises(FormatError, file_of("nested_multi", "tfkeras", "weights"), "no model architecture")
+
+
+def test_custom_keras3_layer_names_its_package(tmp_path):
+    cfg = json.loads(Path(file_of("mlp_dense", "keras3", "json")).read_text())
+    layer = cfg["config"]["layers"][1]
+    layer.update({"class_name": "GatedDense", "module": "acme.layers", "registered_name": "acme>GatedDense"})
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps(cfg))
+    raises(UnsupportedLayerError, path, "GatedDense", "'hidden'", "acme>GatedDense")

@@ -209,7 +209,10 @@ class GraphBuilder:
         key = "/".join(scope + (name,))
         layer_name = self._layer_names.get(key)
         if layer_name is None:
-            layer_name = self._new_layer(name, class_name, cfg, scope, key)
+            try:
+                layer_name = self._new_layer(name, class_name, cfg, scope, key)
+            except UnsupportedLayerError as err:
+                raise _with_custom_origin(err, layer_cfg)
         k = self._calls.get(layer_name, 0)
         self._calls[layer_name] = k + 1
         outs_n = getattr(self.graph.layers[layer_name].op, "num_outputs", lambda n: 1)(len(xs))
@@ -353,6 +356,16 @@ def _var_name(weight_name: str) -> str:
 
 
 # ---- config helpers --------------------------------------------------------------
+def _with_custom_origin(err: UnsupportedLayerError, layer_cfg: dict) -> UnsupportedLayerError:
+    """Names the package of a custom layer (Keras 3 and tf.keras 2.13+ record module and registered name)."""
+    module = str(layer_cfg.get("module") or "")
+    origin = layer_cfg.get("registered_name") or module
+    if origin and not module.startswith(("keras", "tf_keras", "tensorflow")):
+        err.message += f" (a custom layer from '{origin}')"
+        err.args = (err.format(),)
+    return err
+
+
 def _layer_name(layer_cfg: dict) -> str | None:
     cfg = layer_cfg.get("config")
     return layer_cfg.get("name") or (cfg.get("name") if isinstance(cfg, dict) else None)
