@@ -85,3 +85,17 @@ def test_every_format_of_a_model_gives_the_same_graph(files):
     for other in files[1:]:
         found = graph_difference(base, load_fixture(other), compare_source=False)
         assert found is None, f"{first.id} and {other.id} import differently: {found}"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime-opset17"])
+@pytest.mark.parametrize("fixture", fixture_params())
+def test_batch_size_is_free(fixture, backend):
+    """A batch of one (the last sample) gives that sample's recorded outputs: no batch size baked in."""
+    fixture = require(fixture)
+    if backend != "numpy":
+        pytest.importorskip("onnxruntime")
+    graph = load_fixture(fixture)
+    inputs = [x[-1:] for x in fixture.inputs()]
+    want = [y[-1:] for y in fixture.outputs()]
+    got = run_backend(graph, inputs, backend)
+    assert_outputs_close(got, want, fixture.atol, fixture.rtol, f"{fixture.id} on {backend}, batch of 1")
