@@ -16,6 +16,7 @@ from kport.ops.conv_common import (ConvBase, check_filters_groups, const_bias, c
                                    effective_kernel, kernel_to_oihw, make_shape, spatial_dims, tap_view,
                                    to_channels_last, torch_from_nchw, torch_kernel_layout, torch_to_nchw,
                                    transpose_crop, transpose_output_length)
+from kport.ops.lora import merge_lora
 
 
 @dataclass
@@ -44,16 +45,7 @@ class ConvND(ConvBase):
 
     def load_weights(self, items: list, in_shapes) -> list:
         """Merges Keras 3 LoRA factors into the kernel, as Keras does when it saves a .keras file."""
-        names = [n.split("/")[-1].split(":")[0] for n, _ in items]
-        if "lora_kernel_a" not in names:
-            return items
-        arrays = dict(zip(names, (np.asarray(a) for _, a in items)))
-        a, b = arrays["lora_kernel_a"], arrays["lora_kernel_b"]
-        rank = self.lora_rank or a.shape[-1]
-        scale = (self.lora_alpha if self.lora_alpha is not None else rank) / rank
-        kernel = (arrays["kernel"] + scale * np.matmul(a, b)).astype(arrays["kernel"].dtype)
-        return [(n, kernel if key == "kernel" else arr) for (n, arr), key in zip(items, names)
-                if key in ("kernel", "bias")]
+        return merge_lora(items, "kernel", self.lora_rank, self.lora_alpha)
 
     def weight_shapes(self, in_shapes):
         cin = self.in_channels(in_shapes[0])

@@ -7,6 +7,7 @@ import numpy as np
 
 from kport.ops import activation_fns
 from kport.ops.base import ImportContext, Op
+from kport.ops.lora import merge_lora
 
 
 @dataclass
@@ -17,12 +18,24 @@ class Dense(Op):
     units: int = 1
     activation: str = "linear"
     use_bias: bool = True
+    # Keras 3 LoRA: a legacy .h5 stores the low-rank factors beside the kernel; they are merged on load
+    lora_rank: int | None = None
+    lora_alpha: float | None = None
 
     @classmethod
     def from_keras(cls, config: dict, ctx: ImportContext) -> "Dense":
         op = super().from_keras(config, ctx)
         op.activation = activation_fns.canonical(config.get("activation"), ctx.keras_major)
         return op
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        config = super().keras_config(flavor)
+        del config["lora_rank"], config["lora_alpha"]  # the kernel is held merged
+        return config
+
+    def load_weights(self, items: list, in_shapes) -> list:
+        """Merges Keras 3 LoRA factors into the kernel, as Keras does when it saves a .keras file."""
+        return merge_lora(items, "kernel", self.lora_rank, self.lora_alpha)
 
     def weight_shapes(self, in_shapes):
         shapes = {"kernel": (in_shapes[0][-1], self.units)}

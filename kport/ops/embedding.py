@@ -12,6 +12,7 @@ import numpy as np
 
 from kport.errors import ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
+from kport.ops.lora import merge_lora
 
 
 @dataclass
@@ -45,15 +46,7 @@ class Embedding(Op):
 
     def load_weights(self, items: list, in_shapes) -> list:
         """Merges Keras 3 LoRA factors into the table (embeddings + alpha/rank * A @ B), as a .keras save does."""
-        names = [n.split("/")[-1].split(":")[0] for n, _ in items]
-        if "lora_embeddings_a" not in names:
-            return items
-        arrays = dict(zip(names, (np.asarray(a) for _, a in items)))
-        a, b = arrays["lora_embeddings_a"], arrays["lora_embeddings_b"]
-        rank = self.lora_rank or a.shape[-1]
-        scale = (self.lora_alpha if self.lora_alpha is not None else rank) / rank
-        table = (arrays["embeddings"] + scale * np.matmul(a, b)).astype(arrays["embeddings"].dtype)
-        return [(n, table) for (n, _), key in zip(items, names) if key == "embeddings"]
+        return merge_lora(items, "embeddings", self.lora_rank, self.lora_alpha)
 
     def weight_shapes(self, in_shapes):
         return {"embeddings": (self.input_dim, self.output_dim)}
