@@ -32,8 +32,12 @@ def build_module(graph: Graph, device: str = "cpu"):
     exec(compile(source, filename, "exec"), module.__dict__)
     net = module.KerasModel()
     net.load_state_dict({k: torch.from_numpy(np.require(v, requirements="C")) for k, v in state.items()})
-    if device == "cuda" and not torch.cuda.is_available():
-        raise BackendUnavailableError("CUDA was asked for but torch sees no GPU", hint="use --device cpu")
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise BackendUnavailableError("CUDA was asked for but torch sees no GPU", hint="use --device cpu")
+        # TF32 matmuls/convolutions lose ~3 decimal digits: parity with Keras float32 needs them off
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     return net.to(device).eval()
 
 
