@@ -18,7 +18,7 @@ import numpy as np
 
 from kport.errors import UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
-from kport.ops.rnn_common import split_inputs
+from kport.ops.rnn_common import nested_layer_spec, split_inputs
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -58,6 +58,16 @@ class Bidirectional(Op):
             for op in (forward, backward):
                 op.zero_output_for_mask = op.return_sequences
         return cls(forward=forward, backward=backward, merge_mode=merge_mode)
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        # Keras names the inner layers forward_<name> / backward_<name> itself
+        name = self.forward.kind.lower()
+        cfg = {"merge_mode": self.merge_mode, "layer": nested_layer_spec(self.forward, flavor, name)}
+        flipped = copy.deepcopy(self.forward)
+        flipped.go_backwards = not self.forward.go_backwards
+        if self.backward != flipped:
+            cfg["backward_layer"] = nested_layer_spec(self.backward, flavor, f"{name}_backward")
+        return cfg
 
     # ---- shapes and weights -------------------------------------------------
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kport.errors import ExportError
 from kport.ops.base import ImportContext
 from kport.ops.gru import GRU
 
@@ -22,6 +23,15 @@ class CuDNNGRU(GRU):
         op = super().from_keras(config, ctx)
         op.activation, op.recurrent_activation, op.use_bias, op.reset_after = "tanh", "sigmoid", True, True
         return op
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        """tf.keras spelling (cuDNN fixes the activations); Keras 3 has no CuDNNGRU."""
+        if flavor == "keras3":
+            raise ExportError("CuDNNGRU has no Keras 3 class", hint="write a tf.keras file (--to h5)")
+        cfg = super().keras_config(flavor)
+        for key in ("activation", "recurrent_activation", "use_bias", "reset_after", "unroll", "time_major"):
+            cfg.pop(key, None)
+        return cfg
 
     def weight_shapes(self, in_shapes):
         shapes = super().weight_shapes(in_shapes)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kport.errors import ExportError
 from kport.ops.base import ImportContext
 from kport.ops.lstm import LSTM
 
@@ -25,6 +26,15 @@ class CuDNNLSTM(LSTM):
         op = super().from_keras(config, ctx)
         op.activation, op.recurrent_activation, op.use_bias = "tanh", "sigmoid", True  # fixed by cuDNN
         return op
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        """tf.keras spelling (cuDNN fixes the activations); Keras 3 has no CuDNNLSTM."""
+        if flavor == "keras3":
+            raise ExportError("CuDNNLSTM has no Keras 3 class", hint="write a tf.keras file (--to h5)")
+        cfg = super().keras_config(flavor)
+        for key in ("activation", "recurrent_activation", "use_bias", "unroll", "time_major"):
+            cfg.pop(key, None)
+        return cfg
 
     def weight_shapes(self, in_shapes):
         shapes = super().weight_shapes(in_shapes)

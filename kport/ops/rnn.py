@@ -19,12 +19,9 @@ import numpy as np
 
 from kport.errors import UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
-from kport.ops.rnn_common import split_inputs
+from kport.ops.rnn_common import SEQUENCE_KEYS, nested_layer_spec, split_inputs
 
 CELL_LAYERS = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
-SEQUENCE_ATTRS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
-                  "zero_output_for_mask")
-
 
 @dataclass
 class RNN(Op):
@@ -63,6 +60,17 @@ class RNN(Op):
             warnings.warn(f"{ctx.path or ''} layer '{ctx.layer}': RNN was stateful=True; kport runs it stateless",
                           stacklevel=2)
         return op
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        cfg = {k: v for k, v in super().keras_config(flavor).items() if k != "cells"}
+        if flavor == "keras3":
+            cfg.pop("time_major", None)
+        else:
+            cfg.pop("zero_output_for_mask", None)
+        cells = [nested_layer_spec(c, flavor, f"{c.kind.lower()}_cell_{i}", f"{c.kind}Cell", SEQUENCE_KEYS)
+                 for i, c in enumerate(self.cells)]
+        cfg["cell"] = cells[0] if len(cells) == 1 else nested_layer_spec_stack(cells, flavor)
+        return cfg
 
     def layer_ops(self) -> list[Op]:
         """The cells as successive recurrent layers with this RNN's sequence attributes."""
@@ -143,3 +151,9 @@ class RNN(Op):
             return op.to_onnx(g, sub_xs, sub_w, sub_node)
 
         return self._run(xs, node.call, w, run_cell, lambda m: reverse_time(g, m, axis=1))
+
+
+def nested_layer_spec_stack(cells: list[dict], flavor: str) -> dict:
+    """A StackedRNNCells entry holding cell entries."""
+    spec = {"class_name": "StackedRNNCells", "config": {"cells": cells}}
+    return {"module": "keras.layers", **spec, "registered_name": None} if flavor == "keras3" else spec

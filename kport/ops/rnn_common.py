@@ -35,6 +35,9 @@ ONNX_RNN_ACTIVATIONS = {
     "softplus": ("Softplus", None, None),
 }
 INT64_MIN = np.iinfo(np.int64).min
+# attributes of a recurrent layer that a cell does not take
+SEQUENCE_KEYS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
+                 "zero_output_for_mask")
 
 
 @dataclass
@@ -105,6 +108,17 @@ class RecurrentOp(Op):
             warnings.warn(f"{ctx.path or ''} layer '{ctx.layer}': {cls.kind} was stateful=True; kport runs it "
                           "stateless (every call starts from zero or the given initial state)", stacklevel=2)
         return op
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        """Keras config: Keras 3 has no `time_major`, tf.keras no `zero_output_for_mask` argument."""
+        cfg = super().keras_config(flavor)
+        if flavor == "keras3":
+            if cfg.pop("time_major", False):
+                raise ExportError(f"{self.kind} with time_major=True has no Keras 3 form",
+                                  hint="write a tf.keras file (--to h5)")
+        else:
+            cfg.pop("zero_output_for_mask", None)
+        return cfg
 
     # ---- shapes -------------------------------------------------------------
     def num_outputs(self, n_inputs: int) -> int:
@@ -215,3 +229,32 @@ def onnx_activation(name: str) -> tuple[str, float | None, float | None]:
     if name not in ONNX_RNN_ACTIVATIONS:
         raise ExportError(f"activation '{name}' is not one the ONNX recurrent operators accept")
     return ONNX_RNN_ACTIVATIONS[name]
+
+
+def spell_activation(name: str, flavor: str) -> str:
+    """The Keras spelling of a canonical activation inside a nested layer config.
+
+    Raises:
+        ExportError: the target Keras reads that name with another meaning (hard_sigmoid).
+    """
+    if (name == "hard_sigmoid" and flavor == "keras3") or (name == "hard_sigmoid_v3" and flavor != "keras3"):
+        raise ExportError(f"activation '{name}' has no exact {flavor} spelling",
+                          hint="write the other Keras format (--to keras / --to h5)")
+    if flavor != "keras3":
+        return {"silu": "swish"}.get(name, name)
+    return activation_fns.keras_name(name)
+
+
+def nested_layer_spec(op: Op, flavor: str, name: str, class_name: str | None = None,
+                      drop: tuple[str, ...] = ()) -> dict:
+    """A `{class_name, config}` entry for a layer held inside another (Bidirectional, TimeDistributed, RNN)."""
+    cfg = {k: v for k, v in op.keras_config(flavor).items() if k not in drop}
+    for key in ("activation", "recurrent_activation"):
+        if key in cfg:
+            cfg[key] = spell_activation(cfg[key], flavor)
+    dtype = ({"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+             if flavor == "keras3" else "float32")
+    spec = {"class_name": class_name or op.kind, "config": {"name": name, "trainable": True, "dtype": dtype, **cfg}}
+    if flavor == "keras3":
+        spec = {"module": "keras.layers", **spec, "registered_name": None}
+    return spec

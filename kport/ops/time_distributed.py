@@ -34,6 +34,11 @@ class TimeDistributed(Op):
                                         hint="run `kport ops` for the supported layers")
         return cls(layer=op_cls.from_keras(spec.get("config", {}), ctx))
 
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        from kport.ops.rnn_common import nested_layer_spec
+
+        return {"layer": nested_layer_spec(self.layer, flavor, f"{self.layer.kind.lower()}")}
+
     @property
     def output_dtype(self):
         return getattr(self.layer, "output_dtype", None)
