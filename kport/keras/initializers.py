@@ -193,7 +193,11 @@ def get(identifier: Any):
         factory = _BY_CLASS.get(identifier.get("class_name")) or _BY_NAME.get(identifier.get("class_name"))
         if factory is None:
             raise ValueError(f"unknown initializer {identifier!r}")
-        return factory(**identifier.get("config", {}))
+        import inspect
+
+        # later Keras versions add config keys (e.g. Keras 3's `input_axes`) these Keras 2 initializers ignore
+        accepted = inspect.signature(factory).parameters
+        return factory(**{k: v for k, v in identifier.get("config", {}).items() if k in accepted})
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier]()
     if isinstance(identifier, str) and identifier in _BY_CLASS:

@@ -74,9 +74,12 @@ class OpLayer(Layer):
     keras_class: ClassVar[str] = ""
 
     def __init__(self, *args, **kwargs):
-        base = {k: kwargs.pop(k) for k in list(kwargs) if k in BASE_KWARGS}
-        super().__init__(**base)
         fields = [f.name for f in dataclasses.fields(self.op_class)]
+        # an op's own `input_dim` (Embedding's vocabulary) is not an input shape
+        base = {k: kwargs.pop(k) for k in list(kwargs) if k in BASE_KWARGS and k not in fields}
+        if "input_length" in kwargs and "input_length" in fields and kwargs["input_length"] is not None:
+            base["input_shape"] = base.get("input_shape") or (kwargs["input_length"],)
+        super().__init__(**base)
         names = signatures.positional_names(self.keras_class or self.op_class.kind, self.op_class.kind, fields)
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments "

@@ -76,7 +76,11 @@ ENGINE_KEYWORDS = {"activity_regularizer", "alpha", "p", "sigma", "length", "ini
                    "U_constraint", "bias", "atrous_rate", "subsample_length", "pool_length", "stride",
                    "beta_init", "gamma_init", "consume_less", "dropout_W", "dropout_U", "unroll", "stateful",
                    "go_backwards", "implementation", "recurrent_dropout", "dropout", "reset_after",
-                   "unit_forget_bias", "time_major", "zero_output_for_mask", "output_padding", "depth_multiplier"}
+                   "unit_forget_bias", "time_major", "zero_output_for_mask", "output_padding", "depth_multiplier",
+                   # Keras 2.x/3 settings with no effect on the forward computation kport runs
+                   "synchronized", "quantization_config", "renorm", "renorm_clipping", "renorm_momentum",
+                   "virtual_batch_size", "adjustment", "fused", "lora_rank", "lora_alpha", "sparse", "ragged",
+                   "seed", "embeddings_constraint", "activity_regularizer", "input_dim", "input_length"}
 
 
 def positional_names(class_name: str, kind: str, fields: list[str]) -> tuple[str, ...]:
