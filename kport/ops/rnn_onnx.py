@@ -4,10 +4,11 @@ Two forms:
 - native: the ONNX RNN / LSTM / GRU operator (Keras batch-major input is
   transposed to ONNX's seq-major; `go_backwards` reverses the input and runs
   forward, which gives Keras's reversed output order for free). Used when
-  every activation is one the ONNX operators accept and no mask is given;
-  the time axis may stay dynamic.
-- unrolled: one small subgraph per time step, for masks (held states at any
-  masked step) and activations the ONNX operators lack. Needs a static time axis.
+  every activation is one the ONNX operators accept; the time axis may stay
+  dynamic. A mask of any pattern is handled by moving each row's unmasked
+  steps to the front and using `sequence_lens` (see `_emit_native_masked`).
+- unrolled: one small subgraph per time step, for activations the ONNX
+  operators lack (and time-major masked layers). Needs a static time axis.
 """
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ def emit(op, g, xs, w, node) -> list[str]:
     roles = split_inputs(xs, node.call, op.n_states, op.kind)
     x_shape = node.in_shapes[0]
     steps = x_shape[0] if op.time_major else x_shape[1]
-    native = roles.mask is None and all(a in ONNX_RNN_ACTIVATIONS for a in op.onnx_activation_names())
-    if native:
+    native = all(a in ONNX_RNN_ACTIVATIONS for a in op.onnx_activation_names())
+    if native and roles.mask is None:
         return _emit_native(op, g, roles, w, node)
+    if native and not op.time_major:
+        return _emit_native_masked(op, g, roles, w, node)
     if steps is None:
-        why = "a mask" if roles.mask is not None else f"activations {op.onnx_activation_names()}"
+        why = "a time-major mask" if native else f"activations {op.onnx_activation_names()}"
         raise ExportError(f"{op.kind} with {why} needs a fixed sequence length to export to ONNX",
                           hint="give the model input a fixed time dimension (e.g. Input(shape=(T, features)))")
     return _emit_unrolled(op, g, roles, w, node, int(steps))
@@ -38,10 +41,22 @@ def _emit_native(op, g, roles, w, node) -> list[str]:
     x = roles.x if op.time_major else g.op("Transpose", [roles.x], perm=[1, 0, 2])
     if op.go_backwards:
         x = reverse_time(g, x, axis=0)
+    y, final = _native_call(op, g, x, roles.states, w, node)
+    if op.return_sequences:
+        y = g.op("Squeeze", [y, g.ints([1])])
+        if not op.time_major:
+            y = g.op("Transpose", [y], perm=[1, 0, 2])
+    else:
+        y = final[0]
+    return [y] + (final if op.return_state else [])
+
+
+def _native_call(op, g, x_seq: str, states: list, w, node, lens: str = "") -> tuple[str, list[str]]:
+    """Runs the ONNX RNN/LSTM/GRU operator on a seq-major input; returns (Y, squeezed final states)."""
     op_type, wi, ri, bias, extra = op.onnx_weights(w)
-    inputs = [x, g.const(wi[None], f"{node.layer}/W"), g.const(ri[None], f"{node.layer}/R"),
-              g.const(bias[None], f"{node.layer}/B") if bias is not None else "", ""]
-    for s in roles.states:
+    inputs = [x_seq, g.const(wi[None], f"{node.layer}/W"), g.const(ri[None], f"{node.layer}/R"),
+              g.const(bias[None], f"{node.layer}/B") if bias is not None else "", lens]
+    for s in states:
         inputs.append(g.op("Unsqueeze", [s, g.ints([0])]))
     while inputs and inputs[-1] == "":
         inputs.pop()
@@ -56,15 +71,51 @@ def _emit_native(op, g, roles, w, node) -> list[str]:
     n_out = 1 + op.n_states
     outs = g.op(op_type, inputs, n_out=n_out, hidden_size=int(op.units), activations=names,
                 activation_alpha=alphas or None, activation_beta=betas or None, **extra)
-    y, states = outs[0], outs[1:]
-    final = [g.op("Squeeze", [s, g.ints([0])]) for s in states]
+    return outs[0], [g.op("Squeeze", [s, g.ints([0])]) for s in outs[1:]]
+
+
+def _emit_native_masked(op, g, roles, w, node) -> list[str]:
+    """A masked layer on the native operator, any mask, dynamic time axis.
+
+    Masked steps hold every state, so Keras's result equals running the operator on each
+    row's unmasked steps moved to the front (`sequence_lens` = their count): the output
+    at step t is the compacted output at index cumsum(mask)[t] - 1 (the last unmasked
+    step so far; zero before the first), and the final states are the operator's (the
+    initial states for a row with no unmasked step).
+    """
+    x, mask = roles.x, g.op("Cast", [roles.mask], to=9)
+    if op.go_backwards:  # Keras reverses the input and the mask, then runs forward
+        x, mask = reverse_time(g, x, axis=1), reverse_time(g, mask, axis=1)
+    m = g.op("Cast", [mask], to=7)  # int64 (B, T)
+    shape = g.op("Shape", [x])
+    steps = g.op("Slice", [shape, g.ints([1]), g.ints([2])])
+    t = g.op("Range", [g.const(np.array(0, np.int64)), g.op("Squeeze", [steps, g.ints([0])]),
+                       g.const(np.array(1, np.int64))])
+    # unmasked steps keep their index, masked ones sort after every unmasked one
+    key = g.op("Add", [t, g.op("Mul", [g.op("Sub", [g.const(np.array(1, np.int64)), m]), steps])])
+    _, order = g.op("TopK", [key, steps], n_out=2, axis=1, largest=0, sorted=1)
+    features = g.op("Slice", [shape, g.ints([2]), g.ints([3])])
+    order3 = g.op("Expand", [g.op("Unsqueeze", [order, g.ints([2])]),
+                             g.op("Concat", [g.op("Shape", [order]), features], axis=0)])
+    compact = g.op("GatherElements", [x, order3], axis=1)
+    lens = g.op("ReduceSum", [m, g.ints([1])], keepdims=0)
+    y, final = _native_call(op, g, g.op("Transpose", [compact], perm=[1, 0, 2]), roles.states, w, node,
+                            lens=g.op("Cast", [lens], to=6))
+    has_steps = g.op("Unsqueeze", [g.op("Greater", [lens, g.const(np.array(0, np.int64))]), g.ints([1])])
+    zeros_like = lambda a: g.op("Mul", [a, g.const(np.array(0, np.float32))])  # noqa: E731
+    starts = roles.states or [zeros_like(final[0])] * len(final)
+    final = [g.op("Where", [has_steps, f, s0]) for f, s0 in zip(final, starts)]
     if op.return_sequences:
-        y = g.op("Squeeze", [y, g.ints([1])])
-        if not op.time_major:
-            y = g.op("Transpose", [y], perm=[1, 0, 2])
+        y = g.op("Transpose", [g.op("Squeeze", [y, g.ints([1])])], perm=[1, 0, 2])  # (B, T, U) compacted
+        seen = g.op("CumSum", [m, g.const(np.array(1, np.int64))], )
+        index = g.op("Max", [g.op("Sub", [seen, g.const(np.array(1, np.int64))]), g.const(np.array(0, np.int64))])
+        index3 = g.op("Expand", [g.op("Unsqueeze", [index, g.ints([2])]), g.op("Shape", [y])])
+        held = g.op("GatherElements", [y, index3], axis=1)
+        keep = mask if op.zero_output_for_mask else g.op("Greater", [seen, g.const(np.array(0, np.int64))])
+        out = g.op("Where", [g.op("Unsqueeze", [keep, g.ints([2])]), held, zeros_like(held)])
     else:
-        y = final[0]
-    return [y] + (final if op.return_state else [])
+        out = g.op("Where", [has_steps, final[0], zeros_like(final[0])])
+    return [out] + (final if op.return_state else [])
 
 
 def reverse_time(g, x: str, axis: int) -> str:
