@@ -56,3 +56,36 @@ def test_layer_case_through_the_keras_constructor(case):
     predicted = predicted if isinstance(predicted, list) else [predicted]
     for j, (a, b) in enumerate(zip(predicted, case.outputs)):
         assert_close(a, b, f"{case.class_name} case {case.index} output {j}")
+
+
+def _first_case_per_kind():
+    seen, out = set(), []
+    for param in _cases():
+        case = param.values[0]
+        if case.class_name not in seen and all(np.issubdtype(o.dtype, np.floating) for o in case.outputs) \
+                and all(np.issubdtype(x.dtype, np.floating) for x in case.inputs):
+            seen.add(case.class_name)
+            out.append(pytest.param(case, id=case.class_name))
+    return out
+
+
+@pytest.mark.parametrize("case", _first_case_per_kind())
+def test_layer_kind_trains(case):
+    """One SGD step through each layer kind: finite loss, and trainable weights move."""
+    config = {k: v for k, v in case.config.items() if k not in ("name", "batch_input_shape", "batch_shape")}
+    layer = getattr(keras.layers, case.class_name)(**config)
+    inputs = [keras.Input(batch_shape=(None,) + x.shape[1:]) for x in case.inputs]
+    model = keras.models.Model(inputs, layer(inputs if len(inputs) > 1 else inputs[0]))
+    if case.weights:
+        layer.set_weights(case.weights)
+    model.compile(keras.optimizers.SGD(lr=0.01), "mse")
+    before = layer.get_weights()
+    targets = [o + 1.0 for o in case.outputs]
+    loss = model.train_on_batch(case.inputs if len(case.inputs) > 1 else case.inputs[0],
+                                targets if len(targets) > 1 else targets[0])
+    loss = loss if np.isscalar(loss) else loss[0]
+    assert np.isfinite(loss)
+    # trainable weights move; non-trainable ones may too (BatchNormalization's moving statistics)
+    for ref, a, b in zip(layer.weights, before, layer.get_weights()):
+        if ref.trainable:
+            assert not np.array_equal(a, b), f"{case.class_name}: {ref.name} did not move"

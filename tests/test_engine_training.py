@@ -293,3 +293,11 @@ def test_custom_layer_weight_regularizer_joins_the_loss():
     model.compile("sgd", "mse")
     x = np.zeros((4, 3), "float32")
     assert model.evaluate(x, np.ones((4, 3)), verbose=0) == pytest.approx(0.5 * 3)
+
+
+def test_fit_refuses_unknown_arguments():
+    x, y, _ = _blobs(8)
+    model = _classifier()
+    with pytest.raises(TypeError, match="show_accuracy"):
+        model.fit(x, y, show_accuracy=True, verbose=0)  # a Keras 0.x argument
+    model.fit(x, y, epochs=1, workers=4, use_multiprocessing=False, verbose=0)

@@ -44,6 +44,10 @@ def _prepare_item(model, item, with_targets: bool):
 def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
         steps_per_epoch=None, validation_steps=None, validation_freq=1, **kwargs):
+    # worker/queue settings of Keras's threaded generator feeding change nothing here
+    unknown = set(kwargs) - {"max_queue_size", "workers", "use_multiprocessing"}
+    if unknown:
+        raise TypeError(f"fit() got an unexpected keyword argument {sorted(unknown)[0]!r}")
     model._require_compiled()
     generator = data_mod.is_generator(x)
     batch_size = batch_size or 32
