@@ -85,3 +85,19 @@ def test_kport_file_round_trip_keeps_nested_ops_masks_and_call_records(path, tmp
     inputs, _ = _io(RNN / f"{path.stem}.npz")
     for a, b in zip(kport.run(again, inputs), kport.run(graph, inputs)):
         np.testing.assert_array_equal(a, b)
+
+
+KERAS1_LSTM = REALWORLD / "keras1-theano" / "simple_lstm_th_keras_1_model.h5"
+
+
+@pytest.mark.skipif(not KERAS1_LSTM.exists(), reason="shared real-world files absent")
+@pytest.mark.parametrize("runner", ["numpy", "onnx"])
+def test_realworld_keras1_theano_lstm_matches_its_recorded_predictions(runner):
+    import h5py
+
+    with h5py.File(REALWORLD / "keras1-theano" / "simple_lstm_th_keras_1_inputs_and_outputs.h5", "r") as f:
+        x = f["inputs/lstm_input_1"][()].astype(np.float32)
+        expected = f["predictions/dense_1"][()]
+    graph = kport.load(KERAS1_LSTM)
+    got = kport.run(graph, [x]) if runner == "numpy" else run_onnx(graph, [x], 13)
+    assert_close(got[0], expected)
