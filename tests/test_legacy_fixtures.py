@@ -150,3 +150,13 @@ def test_layout_moves_flatten_dense_rows_without_transposes():
     # same rows, another order: the CHW flatten became HWC
     a, b = original.layers[dense].weights["kernel"], graph.layers[dense].weights["kernel"]
     assert not np.array_equal(a, b) and np.array_equal(np.sort(a, axis=0), np.sort(b, axis=0))
+
+
+def test_layout_moves_per_position_parameters():
+    # spatial_th: ... Conv2D(th) -> PReLU (alpha shaped (C, H, W)) -> GlobalMaxPooling2D
+    graph = _load(str(LEGACY / "keras122" / "spatial_th.h5"), None, layout="channels_last")
+    assert not any(layer.op.kind == "Permute" for layer in graph.layers.values())
+    original = _load(str(LEGACY / "keras122" / "spatial_th.h5"), None)
+    name = next(n for n, layer in graph.layers.items() if layer.op.kind == "PReLU")
+    np.testing.assert_array_equal(graph.layers[name].weights["alpha"],
+                                  np.transpose(original.layers[name].weights["alpha"], (1, 2, 0)))

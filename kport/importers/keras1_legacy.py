@@ -220,6 +220,7 @@ def normalize_model(model: dict, ctx: ImportContext) -> dict:
     """Applies the model-level legacy rewrites (Merge-headed Sequentials, Theano 'same' padding)."""
     model = merge_sequential_to_functional(model)
     if ctx.keras_major == 1:
+        model = _map_layers(model, _splice_nested_sequentials)
         model = fill_dim_ordering(model)
     if ctx.backend == "theano":
         model = _map_layers(model, _theano_same_layers)
@@ -286,6 +287,21 @@ def _nested_map(layer_cfg: dict, rewrite) -> dict:
     if layer_cfg.get("class_name") == "Merge" and isinstance(cfg, dict) and isinstance(cfg.get("layers"), list):
         return {**layer_cfg, "config": {**cfg, "layers": [_map_layers(b, rewrite) for b in cfg["layers"]]}}
     return layer_cfg
+
+
+def _splice_nested_sequentials(layers: list[dict], functional: bool) -> list[dict]:
+    """Keras 1 nested Sequentials are bare lists: inline them in a Sequential, name them in a functional model."""
+    out = []
+    for lc in layers:
+        cfg = lc.get("config")
+        if lc.get("class_name") == "Sequential" and isinstance(cfg, list):
+            if functional:
+                lc = {**lc, "config": {"name": lc.get("name"), "layers": cfg}}
+            else:
+                out.extend(_splice_nested_sequentials(cfg, False))
+                continue
+        out.append(lc)
+    return out
 
 
 def _theano_same_layers(layers: list[dict], functional: bool) -> list[dict]:
@@ -551,6 +567,25 @@ def _flip_kernels(kind: str, items):
             arr = np.ascontiguousarray(arr[tuple([slice(None, None, -1)] * spatial)])
         out.append((name, arr))
     return out
+
+
+def split_by_layer_prefix(items, layers, per_layer: dict) -> bool:
+    """Shares a Keras 1 weight group out by name prefix (`dense_1_W` belongs to layer `dense_1`).
+
+    Keras 1 saved a nested model's weights under the nested model's name, whose
+    config (a bare list) did not record it. Adds to `per_layer` only when every
+    weight finds its layer; returns whether it did.
+    """
+    owners = []
+    for wname, _ in items:
+        base = wname.split("/")[-1].split(":")[0]
+        owner = max((n for n in layers if base.startswith(n.split("/")[-1] + "_")), key=len, default=None)
+        if owner is None:
+            return False
+        owners.append(owner)
+    for owner, item in zip(owners, items):
+        per_layer.setdefault(owner, []).append(item)
+    return True
 
 
 # ---- Keras 0.x weights files ---------------------------------------------------------------

@@ -96,6 +96,7 @@ def graph_from_pickled_model(model: Stub, path: str, keras_version: str | None =
     groups = {}
     for layer in _all_layers(model):
         groups[layer.attrs.get("name")] = layer_weights(layer)
+    # nested layers' groups are shared out by their Keras 1 names (`dense_1_W`)
     keras_config.bind_weights(graph, {k: v for k, v in groups.items() if k in graph.layers or v})
     return graph
 
@@ -124,7 +125,8 @@ def model_config(model: Stub) -> dict:
     class_name = model.path.rsplit(".", 1)[-1]
     attrs = model.attrs
     if class_name == "Sequential":
-        return {"class_name": "Sequential", "config": [layer_config(x) for x in attrs.get("layers") or []]}
+        return {"class_name": "Sequential",
+                "config": [model_config(x) if _is_model(x) else layer_config(x) for x in attrs.get("layers") or []]}
     layers = [x for x in attrs.get("layers") or [] if isinstance(x, Stub)]
     kept = attrs.get("container_nodes")
     conversion = {}

@@ -39,6 +39,8 @@ DATA_FORMAT_KINDS = {
 # element-wise layers: any layout in, the same layout out
 UNARY_KINDS = {"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ReLU", "LeakyReLU", "ELU",
                "ThresholdedReLU", "Identity", "ActivityRegularization", "Activation"}
+# element-wise with a parameter per position of one sample (shared_axes give size-1 axes)
+PER_POSITION_KINDS = {"PReLU", "SReLU", "ParametricSoftplus"}
 NARY_KINDS = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}
 # activations that act along one axis: moving the axes would change them
 AXIS_ACTIVATIONS = {"softmax", "log_softmax", "sparsemax", "glu"}
@@ -152,6 +154,16 @@ def _rewrite(g: Graph, layer: Layer, node: Node, state: _State) -> bool:
                                                                                                "max")):
         if _axis_activation(op):
             return False
+        state.moved.update(node.outputs)
+        return True
+    if op.kind in PER_POSITION_KINDS and not shared:
+        # parameters shaped like one sample move their axes with the tensor
+        axes = [a - 1 for a in channels_last_axes(rank)[1:]]
+        for key, value in layer.weights.items():
+            if np.ndim(value) == rank - 1:
+                layer.weights[key] = np.ascontiguousarray(np.transpose(value, axes))
+        if getattr(op, "shared_axes", None):
+            op.shared_axes = tuple(sorted(moved_axis(a, rank) for a in op.shared_axes))
         state.moved.update(node.outputs)
         return True
     if op.kind == "Concatenate" and not shared:
