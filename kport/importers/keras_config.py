@@ -303,6 +303,8 @@ def bind_weights(graph: Graph, groups: dict[str, list[tuple[str, np.ndarray]]], 
                 per_layer.setdefault(owner, []).extend(owned)
         elif items and keras1_legacy.split_by_layer_prefix(items, leaves, per_layer):
             continue  # Keras 1 group of a nested model: `dense_1_W` names its layer
+        elif items and keras1_legacy.split_by_layer_prefix(items, leaves, per_layer):
+            continue  # Keras 1 group of a nested model: `dense_1_W` names its layer
         elif items:
             raise WeightError(f"the weights file has weights for '{gname}', which the model does not have",
                               path=graph.source.path, layer=gname,
