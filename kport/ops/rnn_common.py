@@ -62,7 +62,7 @@ def split_inputs(xs: list, call: dict | None, n_states: int, kind: str) -> Input
         ShapeError: the number of state inputs does not fit the layer.
     """
     call = call or {}
-    mask_pos = list(call.get("tensor:mask", []))
+    mask_pos = [p for p in call.get("tensor:mask", []) if p is not None]
     rest = [i for i in range(1, len(xs)) if i not in mask_pos]
     states = [xs[i] for i in rest]
     if states and len(states) != n_states:
