@@ -21,3 +21,10 @@ def test_mnist_mlp_quick_reaches_95_percent(tmp_path):
     from kport.keras.models import load_model
 
     assert load_model(str(tmp_path / "mlp.h5")).count_params() == 64 * 512 + 512 + 512 * 512 + 512 + 5130
+
+
+@pytest.mark.slow
+def test_mnist_cnn_quick_learns():
+    import mnist_cnn
+
+    assert mnist_cnn.main(["--quick", "--verbose", "0"]) >= 0.93

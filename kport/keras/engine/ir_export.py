@@ -48,7 +48,7 @@ def _emit(model, graph, names: dict, calls: dict, scope: tuple, tensor_name, tra
                 names[id(t)] = inner[id(inner_t)]
             continue
         if not isinstance(layer, OpLayer):
-            raise ExportError(f"layer '{layer.name}' ({type(layer).__name__}) is a custom layer with no kport op",
+            raise ExportError(f"{type(layer).__name__} is a custom layer with no kport op",
                               layer=layer.name,
                               hint="save its weights with save_weights, or add an op for it in kport/ops/")
         if layer.name not in graph.layers:

@@ -177,7 +177,7 @@ class Model(Network, Layer):
 
     def _ensure_built(self, xs: list[np.ndarray]) -> None:
         """Builds a deferred model (Sequential without input shape) from the first data."""
-        if not self.built and hasattr(self, "build"):
+        if not self.built:
             shapes = [(None,) + tuple(np.shape(x)[1:]) for x in xs]
             self.build(shapes[0] if len(shapes) == 1 else shapes)
 
