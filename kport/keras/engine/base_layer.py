@@ -7,8 +7,6 @@ override `build` (creating weights with `add_weight`), `call` (torch code, see
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from kport.keras import initializers
