@@ -8,6 +8,7 @@ one model must also import to the same graph.
 """
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 
 import numpy as np
@@ -28,8 +29,8 @@ def _load(path: str, weights: str | None):
 
 
 def load_fixture(fixture: FixtureFile):
-    """Imports one fixture file with kport."""
-    return _load(str(fixture.path), str(fixture.weights) if fixture.weights else None)
+    """Imports one fixture file with kport (a private copy, so no test sees another's changes)."""
+    return copy.deepcopy(_load(str(fixture.path), str(fixture.weights) if fixture.weights else None))
 
 
 def run_onnxruntime(graph, inputs: list[np.ndarray], opset: int) -> list[np.ndarray]:
