@@ -142,20 +142,25 @@ class Bidirectional(Op):
 
     # ---- ONNX ---------------------------------------------------------------------
     def to_onnx(self, g, xs, w, node):
-        from kport.ops.rnn_onnx import reverse_time
+        from kport.ops.rnn_onnx import emit_bidirectional, fusable, reverse_time
 
         roles, fs, bs = self._split(xs, node.call)
-        outs = []
-        for op, states, prefix in ((self.forward, fs, "forward_"), (self.backward, bs, "backward_")):
-            sub_xs, sub_call = self._inner_inputs(roles, states)
-            sub_node = dataclasses.replace(node, layer=f"{node.layer}/{prefix[:-1]}",
-                                           in_shapes=[node.in_shapes[0]] + [s for s in node.in_shapes[1:]],
-                                           out_shapes=op.output_shapes(node.in_shapes[:1]), call=sub_call)
-            outs.append(op.to_onnx(g, sub_xs, _sub_weights(w, prefix), sub_node))
-        f, b = outs
-        y, yb = f[0], b[0]
-        if self.return_sequences:
-            yb = reverse_time(g, yb, axis=0 if self.forward.time_major else 1)
+        if fusable(self.forward, self.backward, roles):  # one operator, direction='bidirectional'
+            y, yb, f_states, b_states = emit_bidirectional(self.forward, g, roles, fs, bs, _sub_weights(w, "forward_"),
+                                                           _sub_weights(w, "backward_"), node.layer)
+            f, b = [y] + f_states, [yb] + b_states
+        else:
+            outs = []
+            for op, states, prefix in ((self.forward, fs, "forward_"), (self.backward, bs, "backward_")):
+                sub_xs, sub_call = self._inner_inputs(roles, states)
+                sub_node = dataclasses.replace(node, layer=f"{node.layer}/{prefix[:-1]}",
+                                               in_shapes=[node.in_shapes[0]] + [s for s in node.in_shapes[1:]],
+                                               out_shapes=op.output_shapes(node.in_shapes[:1]), call=sub_call)
+                outs.append(op.to_onnx(g, sub_xs, _sub_weights(w, prefix), sub_node))
+            f, b = outs
+            y, yb = f[0], b[0]
+            if self.return_sequences:
+                yb = reverse_time(g, yb, axis=0 if self.forward.time_major else 1)
         if self.merge_mode == "concat":
             merged = [g.op("Concat", [y, yb], axis=-1)]
         elif self.merge_mode == "sum":

@@ -45,5 +45,6 @@ class CuDNNGRU(GRU):
     def reference_node(self, xs, w, call):
         return super().reference_node(xs, self.as_gru_weights(w), call)
 
-    def to_onnx(self, g, xs, w, node):
-        return super().to_onnx(g, xs, self.as_gru_weights(w), node)
+    def onnx_weights(self, w):
+        # cuDNN's fixed activations always take the native operator, which this feeds
+        return super().onnx_weights(self.as_gru_weights(w))

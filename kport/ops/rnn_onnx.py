@@ -12,6 +12,8 @@ Two forms:
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from kport.errors import ExportError
@@ -164,3 +166,44 @@ def _emit_unrolled(op, g, roles, w, node, steps: int) -> list[str]:
 def act(g, name: str, x: str) -> str:
     """Emits a Keras activation on one step's tensor."""
     return activation_fns.to_onnx(g, name, x)
+
+
+# ---- Bidirectional on one operator ----------------------------------------------------
+def fusable(forward, backward, roles) -> bool:
+    """Whether a Bidirectional pair runs as one ONNX operator with direction='bidirectional'."""
+    return (roles.mask is None and type(forward) is type(backward) and not forward.time_major
+            and not forward.go_backwards and backward.go_backwards
+            and dataclasses.replace(backward, go_backwards=False) == forward
+            and all(a in ONNX_RNN_ACTIVATIONS for a in forward.onnx_activation_names()))
+
+
+def emit_bidirectional(forward, g, roles, states_f, states_b, w_f, w_b, layer: str):
+    """Runs both directions in one operator.
+
+    Returns:
+        (forward output, backward output in input time order, forward final states,
+        backward final states); outputs are sequences when `return_sequences`.
+    """
+    op_type, wf, rf, bf, extra = forward.onnx_weights(w_f)
+    _, wb, rb, bb, _ = forward.onnx_weights(w_b)
+    x = g.op("Transpose", [roles.x], perm=[1, 0, 2])
+    inputs = [x, g.const(np.stack([wf, wb]), f"{layer}/W"), g.const(np.stack([rf, rb]), f"{layer}/R"),
+              g.const(np.stack([bf, bb]), f"{layer}/B") if bf is not None else "", ""]
+    for sf, sb in zip(states_f, states_b):
+        inputs.append(g.op("Concat", [g.op("Unsqueeze", [sf, g.ints([0])]), g.op("Unsqueeze", [sb, g.ints([0])])],
+                           axis=0))
+    while inputs[-1] == "":
+        inputs.pop()
+    names, alphas, betas = [], [], []
+    for a in forward.onnx_activation_names() * 2:
+        name, alpha, beta = onnx_activation(a)
+        names.append(name)
+        alphas += [] if alpha is None else [float(alpha)]
+        betas += [] if beta is None else [float(beta)]
+    outs = g.op(op_type, inputs, n_out=1 + forward.n_states, hidden_size=int(forward.units), activations=names,
+                activation_alpha=alphas or None, activation_beta=betas or None, direction="bidirectional", **extra)
+    finals = [[g.op("Gather", [s, g.ints(d)], axis=0) for s in outs[1:]] for d in (0, 1)]
+    if forward.return_sequences:
+        y = g.op("Transpose", [outs[0]], perm=[2, 0, 1, 3])  # (B, T, 2, U); the reverse half is in input order
+        return g.op("Gather", [y, g.ints(0)], axis=2), g.op("Gather", [y, g.ints(1)], axis=2), finals[0], finals[1]
+    return finals[0][0], finals[1][0], finals[0], finals[1]
