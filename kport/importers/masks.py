@@ -69,6 +69,7 @@ def _output_mask(graph: Graph, node: Node, op, in_mask: list, nodes: list[Node],
             return None
         if merge_mode == "or" and len(present) < len(in_mask):
             return None  # Keras 3: an unmasked input makes every step count
+        present = list(dict.fromkeys(present))  # the same mask twice combines to itself
         if len(present) == 1:
             return present[0]
         return _mask_node(graph, node, ComputeMask(mode=merge_mode), present, nodes)
