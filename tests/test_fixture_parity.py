@@ -24,7 +24,7 @@ BACKENDS = ["numpy", "onnxruntime-opset13", "onnxruntime-opset17", "onnxruntime-
 
 @lru_cache(maxsize=8)
 def _load(path: str, weights: str | None):
-    # the three backends of one file share one import
+    # the backends of one file share one import
     return kport.load(path, weights=weights)
 
 
