@@ -159,9 +159,10 @@ def _newobj(cls, *args):
 
 
 def _safe_getattr(obj, name, *default):
-    # Aesara pickles reach module members through getattr; only stubs answer, with stubs
-    if isinstance(obj, type) and issubclass(obj, Stub) and isinstance(name, str) and name not in DENIED_NAMES \
-            and not name.startswith("__"):
+    # Aesara pickles reach members through getattr (a TensorType's bound `filter`); only stubs
+    # answer, with another inert stub
+    is_stub_obj = isinstance(obj, Stub) or (isinstance(obj, type) and issubclass(obj, Stub))
+    if is_stub_obj and isinstance(name, str) and name not in DENIED_NAMES and not name.startswith("__"):
         return _stub_class(f"{obj.path}.{name}")
     raise UnsafeContentError(f"getattr({obj!r}, {name!r}) is not loaded: a pickle may only look up names "
                              "inside the Theano family")
