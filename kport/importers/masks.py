@@ -38,7 +38,9 @@ def add_implicit_masks(graph: Graph, ctx: ImportContext) -> None:
     for node in graph.nodes:
         op = graph.layers[node.layer].op
         in_mask = [mask_of.get(t) for t in node.inputs]
-        if getattr(op, "accepts_mask", False) and any(in_mask) and "tensor:mask" not in node.call:
+        # a recorded mask (a tensor, or Keras 3's explicit `mask: None`) is authoritative
+        recorded = "tensor:mask" in node.call or "mask" in node.call
+        if getattr(op, "accepts_mask", False) and any(in_mask) and not recorded:
             if getattr(op, "mask_per_input", False):  # [mask of input 0 or None, mask of input 1 or None, ...]
                 present = list(dict.fromkeys(m for m in in_mask if m))  # a shared mask goes in once
                 positions = [len(node.inputs) + present.index(m) if m else None for m in in_mask]
