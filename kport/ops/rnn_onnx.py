@@ -104,19 +104,19 @@ def _emit_native_masked(op, g, roles, w, node) -> list[str]:
     y, final = _native_call(op, g, g.op("Transpose", [compact], perm=[1, 0, 2]), roles.states, w, node,
                             lens=g.op("Cast", [lens], to=6))
     has_steps = g.op("Unsqueeze", [g.op("Greater", [lens, g.const(np.array(0, np.int64))]), g.ints([1])])
-    zeros_like = lambda a: g.op("Mul", [a, g.const(np.array(0, np.float32))])  # noqa: E731
-    starts = roles.states or [zeros_like(final[0])] * len(final)
+    zero = g.const(np.array(0, np.float32))  # Where broadcasts it
+    starts = roles.states or [zero] * len(final)
     final = [g.op("Where", [has_steps, f, s0]) for f, s0 in zip(final, starts)]
     if op.return_sequences:
         y = g.op("Transpose", [g.op("Squeeze", [y, g.ints([1])])], perm=[1, 0, 2])  # (B, T, U) compacted
-        seen = g.op("CumSum", [m, g.const(np.array(1, np.int64))], )
+        seen = g.op("CumSum", [m, g.const(np.array(1, np.int64))])
         index = g.op("Max", [g.op("Sub", [seen, g.const(np.array(1, np.int64))]), g.const(np.array(0, np.int64))])
         index3 = g.op("Expand", [g.op("Unsqueeze", [index, g.ints([2])]), g.op("Shape", [y])])
         held = g.op("GatherElements", [y, index3], axis=1)
         keep = mask if op.zero_output_for_mask else g.op("Greater", [seen, g.const(np.array(0, np.int64))])
-        out = g.op("Where", [g.op("Unsqueeze", [keep, g.ints([2])]), held, zeros_like(held)])
+        out = g.op("Where", [g.op("Unsqueeze", [keep, g.ints([2])]), held, zero])
     else:
-        out = g.op("Where", [has_steps, final[0], zeros_like(final[0])])
+        out = g.op("Where", [has_steps, final[0], zero])
     return [out] + (final if op.return_state else [])
 
 
