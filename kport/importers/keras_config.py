@@ -213,6 +213,9 @@ class GraphBuilder:
                 layer_name = self._new_layer(name, class_name, cfg, scope, key)
             except UnsupportedLayerError as err:
                 raise _with_custom_origin(err, layer_cfg)
+        layer = self.graph.layers[layer_name]  # TF function layers take their call's arguments as attributes
+        layer.op = tf_op_nodes.bind_call(layer.op, call, len(xs), self.source.path, layer_name,
+                                         again=layer_name in self._calls)
         k = self._calls.get(layer_name, 0)
         self._calls[layer_name] = k + 1
         outs_n = getattr(self.graph.layers[layer_name].op, "num_outputs", lambda n: 1)(len(xs))
@@ -427,12 +430,11 @@ def _parse_inbound(node) -> tuple[list[tuple[str, int, int]], dict[str, list], d
         if has_scalar:  # op layers like NotEqual(x, 0.0): keep the scalars, None where a tensor went
             kwargs["positional"] = [None if _holds_tensor(a) else a for a in node.get("args", [])]
         raw = node.get("kwargs") or {}
-    else:  # Keras 1/2: [[name, node, tensor, kwargs?], ...]
+    else:  # Keras 1/2: [[name, node, tensor, kwargs?], ...]; tf.keras TFOpLambda: bare entries, constants
         raw = {}
-        for entry in node:
-            refs.append((entry[0], int(entry[1]), int(entry[2])))
-            if len(entry) > 3 and isinstance(entry[3], dict):
-                raw.update(entry[3])
+        first = tf_op_nodes.read_first_argument(node, refs, raw)
+        if first is not None:  # a constant first argument: kept like Keras 3's scalars
+            kwargs["positional"] = first
     for key, value in raw.items():
         found: list = []
         if isinstance(value, list) and None in value and _holds_tensor(value):
@@ -477,3 +479,7 @@ def _collect_tensors(value, out: list) -> None:
 from kport.importers import keras1_legacy  # noqa: E402  (installs the Keras 0.x/1.x hooks above)
 
 keras1_legacy.register()
+
+from kport.importers import tf_op_nodes  # noqa: E402  (tf.keras TFOpLambda class names and inbound nodes)
+
+tf_op_nodes.register()

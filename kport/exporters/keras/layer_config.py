@@ -99,7 +99,17 @@ def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[
             order.append((class_name, layer.name, layer))
         entry = entries[node.layer]
         k = len(entry["inbound_nodes"])
-        if flavor == "keras3":
+        # op calls with constant operands (Keras 3 ops, tf.keras TFOpLambda) spell their own node
+        written = getattr(layer.op, "keras_node", None)
+        spec = written(flavor, [keras_tensor(graph, t, history[t]) if flavor == "keras3" else history[t]
+                                for t in node.inputs], node) if written else None
+        if spec is not None:
+            entry["inbound_nodes"].append(spec["inbound"])
+            if "module" in spec:
+                entry["module"] = spec["module"]
+            if "config" in spec:
+                entry["config"] = {"name": layer.name, **spec["config"]}
+        elif flavor == "keras3":
             args = [keras_tensor(graph, t, history[t]) for t in node.inputs]
             many = getattr(layer.op, "takes_list", len(node.inputs) > 1)
             entry["inbound_nodes"].append({"args": [args] if many else args, "kwargs": {}})
