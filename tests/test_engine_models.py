@@ -282,3 +282,26 @@ def test_keras2_module_paths():
     for name in ("pooling", "normalization", "embeddings", "recurrent", "merge", "noise"):
         importlib.import_module(f"kport.keras.layers.{name}")
     assert keras.utils.np_utils.to_categorical([1], 3).tolist() == [[0.0, 1.0, 0.0]]
+
+
+def test_implicit_masks_reach_mask_consumers(tmp_path):
+    import kport
+    from kport.keras.layers import Embedding, GlobalAveragePooling1D
+    from kport.keras.models import load_model
+
+    np.random.seed(0)
+    model = Sequential([Embedding(20, 4, mask_zero=True, input_length=5), Dropout(0.1), GlobalAveragePooling1D(),
+                        Dense(1, activation="sigmoid")])
+    ids = np.array([[3, 4, 0, 0, 0], [1, 2, 3, 4, 5]])
+    table = model.layers[0].get_weights()[0]
+    pooled = np.stack([table[[3, 4]].mean(0), table[[1, 2, 3, 4, 5]].mean(0)])  # padding steps left out
+    kernel, bias = model.layers[3].get_weights()
+    np.testing.assert_allclose(model.predict(ids), 1 / (1 + np.exp(-(pooled @ kernel + bias))), rtol=1e-5)
+    # the IR (and so every converted file) carries the mask as the importer would make it
+    graph = model.to_ir()
+    assert [n.call for n in graph.nodes if n.layer == model.layers[2].name] == [{"tensor:mask": [1]}]
+    np.testing.assert_allclose(kport.run(graph, [ids.astype("float32")])[0], model.predict(ids), rtol=1e-5)
+    model.save(str(tmp_path / "masked.h5"))
+    np.testing.assert_allclose(load_model(str(tmp_path / "masked.h5")).predict(ids), model.predict(ids), rtol=1e-6)
+    model.compile("adam", "binary_crossentropy")
+    model.fit(ids, np.array([0, 1]), epochs=2, verbose=0)

@@ -9,7 +9,7 @@ from kport.keras.engine.training import Model
 
 def clone_model(model, input_tensors=None):
     """A new model of the same architecture with freshly initialized weights."""
-    return from_graph(to_graph(model), with_weights=False)
+    return from_graph(to_graph(model, with_masks=False), with_weights=False)
 
 
 __all__ = ["Sequential", "Model", "load_model", "save_model", "model_from_json", "model_from_config", "clone_model"]

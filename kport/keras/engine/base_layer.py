@@ -177,8 +177,13 @@ class Layer:
         k = len(self._inbound_nodes)
         outs = [KerasTensor(tuple(s), xs[0].dtype if xs else "float32", f"{self.name}/{k}:{j}",
                             (self, k, j)) for j, s in enumerate(out_shapes)]
-        self._inbound_nodes.append(Node(self, xs, outs, dict(kwargs), single_input=not isinstance(inputs, list)))
+        node = Node(self, xs, outs, dict(kwargs), single_input=not isinstance(inputs, list))
+        self._propagate_masks(node)
+        self._inbound_nodes.append(node)
         return outs if many else outs[0]
+
+    def _propagate_masks(self, node: Node) -> None:
+        """Sets the implicit masks of a symbolic call (custom layers drop them, as `supports_masking=False`)."""
 
     def _call_eager(self, inputs, kwargs: dict):
         from kport.keras import backend as K
@@ -189,16 +194,19 @@ class Layer:
         return self.call(xs[0] if single else xs, **self._call_kwargs(kwargs))
 
     def _call_kwargs(self, kwargs: dict) -> dict:
-        """Drops `training` for layers whose `call` does not take it."""
-        if "training" in kwargs and not _takes_training(type(self)):
-            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        """Drops `training` and `mask` for layers whose `call` does not take them."""
+        for name in ("training", "mask"):
+            if name in kwargs and not _accepts(type(self), name):
+                kwargs = {k: v for k, v in kwargs.items() if k != name}
         return kwargs
 
-    def run_node(self, xs: list, node: Node, training: bool) -> list:
+    def run_node(self, xs: list, node: Node, training: bool, mask=None) -> list:
         """Computes one recorded call on torch tensors; returns the outputs as a list."""
         kwargs = dict(node.kwargs)
         if kwargs.get("training") is None:
             kwargs["training"] = training
+        if mask is not None:
+            kwargs["mask"] = mask
         out = self.call(xs[0] if node.single_input and len(xs) == 1 else xs, **self._call_kwargs(kwargs))
         return list(out) if isinstance(out, (list, tuple)) else [out]
 
@@ -238,17 +246,17 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}>"
 
 
-_TAKES_TRAINING: dict[type, bool] = {}
+_ACCEPTS: dict[tuple[type, str], bool] = {}
 
 
-def _takes_training(cls: type) -> bool:
-    """Whether `cls.call` accepts `training` (cached per class: it is asked at every call)."""
-    if cls not in _TAKES_TRAINING:
+def _accepts(cls: type, name: str) -> bool:
+    """Whether `cls.call` takes keyword `name` (cached per class: it is asked at every call)."""
+    if (cls, name) not in _ACCEPTS:
         import inspect
 
         params = inspect.signature(cls.call).parameters
-        _TAKES_TRAINING[cls] = "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-    return _TAKES_TRAINING[cls]
+        _ACCEPTS[(cls, name)] = name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    return _ACCEPTS[(cls, name)]
 
 
 def _batch_input_shape(kwargs: dict) -> tuple | None:

@@ -6,13 +6,20 @@ from kport.errors import ExportError
 ENGINE_KERAS_VERSION = "2.21.0"  # the engine follows tf.keras 2 semantics (hard_sigmoid, defaults)
 
 
-def to_graph(model):
+def to_graph(model, with_masks: bool = True):
     """Returns the model as an IR graph: nested models flattened, layer names kept, current weights.
+
+    Args:
+        model: a functional or Sequential model.
+        with_masks: make Keras's implicit masks explicit (ComputeMask nodes), as importing a file of
+            this model would; Keras files do not record them, so the writers get the graph without.
 
     Raises:
         ExportError: a subclassed model (no graph) or a custom layer without a kport op.
     """
     from kport.importers.keras_config import tensor_name
+    from kport.importers.masks import add_implicit_masks
+    from kport.ops.base import ImportContext
     from kport.ir.graph import Graph, SourceInfo, TensorSpec
     from kport.keras.engine.sequential import Sequential
 
@@ -30,6 +37,10 @@ def to_graph(model):
         names[id(t)] = name
     _emit(model, graph, names, {}, (), tensor_name, model.trainable)
     graph.outputs = [names[id(t)] for t in model.outputs]
+    # the implicit Keras masks, made explicit exactly as the importer does for a file of this model
+    if with_masks:
+        add_implicit_masks(graph, ImportContext(keras_major=2, keras_version=ENGINE_KERAS_VERSION,
+                                                flavor="tf.keras"))
     return graph
 
 
@@ -70,6 +81,7 @@ def from_graph(graph, with_weights: bool = True):
     from kport.keras.engine.training import Model
     from kport.keras.layers import class_for_op
 
+    graph = _without_implicit_masks(graph)
     made = {}
     for name, ir in graph.layers.items():
         made[name] = class_for_op(ir.op).from_op(ir.op, name=name, trainable=ir.trainable)
@@ -95,6 +107,29 @@ def from_graph(graph, with_weights: bool = True):
             if graph.layers[name].weights:
                 layer._set_weight_dict(dict(graph.layers[name].weights))
     return model
+
+
+def _without_implicit_masks(graph):
+    """Drops the IR-internal mask nodes and mask inputs: the engine propagates Keras masks itself."""
+    import copy
+
+    internal = {name for name, layer in graph.layers.items() if getattr(layer.op, "internal", False)}
+    if not internal:
+        return graph
+    out = copy.copy(graph)
+    out.layers = {name: layer for name, layer in graph.layers.items() if name not in internal}
+    out.nodes = []
+    for node in graph.nodes:
+        if node.layer in internal:
+            continue
+        masks = {p for p in node.call.get("tensor:mask", []) if p is not None}
+        if masks:
+            call = {k: v for k, v in node.call.items() if k != "tensor:mask"}
+            node = copy.copy(node)
+            node.inputs = [t for i, t in enumerate(node.inputs) if i not in masks]
+            node.call = call
+        out.nodes.append(node)
+    return out
 
 
 def _is_chain(graph) -> bool:

@@ -1,6 +1,7 @@
 """The graph side of `Model`: nodes between inputs and outputs, run in topological order."""
 from __future__ import annotations
 
+from kport.keras.engine import masking
 from kport.keras.engine.base_layer import Layer
 from kport.keras.engine.input_layer import InputLayer
 from kport.keras.engine.tensor import KerasTensor, Node, flatten
@@ -110,7 +111,8 @@ class Network:
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         for node in self._nodes:
             args = [values[id(t)] for t in node.inputs]
-            outs = node.layer.run_node(args, node, training)
+            mask = masking.evaluate(node.input_mask, values) if node.input_mask is not None else None
+            outs = node.layer.run_node(args, node, training, mask)
             for t, o in zip(node.outputs, outs):
                 values[id(t)] = o
         return [values[id(t)] for t in self.outputs]

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kport.keras import initializers, regularizers
-from kport.keras.engine import training_behaviors
+from kport.keras.engine import masking, training_behaviors
 from kport.keras.engine.base_layer import BASE_KWARGS, Layer
 from kport.keras.layers import signatures
 from kport.ops import activation_fns
@@ -196,19 +196,20 @@ class OpLayer(Layer):
         raise AttributeError(f"{type(self).__name__!s} has no attribute {item!r}")
 
     # ---- torch ---------------------------------------------------------------------
-    def _module_for(self, in_shapes: list[tuple]):
-        key = tuple(tuple(s[1:]) for s in in_shapes)
+    def _module_for(self, in_shapes: list[tuple], dtypes: list[str] | None = None, call: dict | None = None):
+        dtypes = dtypes or ["float32"] * len(in_shapes)
+        key = (tuple(tuple(s[1:]) for s in in_shapes), tuple(dtypes), repr(sorted((call or {}).items())))
         module = self._modules.get(key)
         if module is None:
-            module = self._compile(in_shapes)
+            module = self._compile(in_shapes, dtypes, call or {})
             self._modules[key] = module
         return module
 
-    def _compile(self, in_shapes: list[tuple]):
+    def _compile(self, in_shapes: list[tuple], dtypes: list[str], call: dict):
         from kport.exporters.torch.codegen import emit
         from kport.runtime.torch_backend import build_module
 
-        graph = self._one_node_graph(in_shapes)
+        graph = self._one_node_graph(in_shapes, dtypes, call)
         module = build_module(graph)
         if self._primary is None:
             params: dict[str, list] = {}
@@ -222,22 +223,22 @@ class OpLayer(Layer):
             _tie(module, self._primary[0])
         return module
 
-    def _one_node_graph(self, in_shapes: list[tuple]):
+    def _one_node_graph(self, in_shapes: list[tuple], dtypes: list[str], call: dict):
         from kport.ir.graph import Graph, Layer as IRLayer, Node, TensorSpec
 
         graph = Graph(name=self.name)
         shapes = [(None,) + tuple(s[1:]) for s in in_shapes]
-        for i, shape in enumerate(shapes):
-            spec = TensorSpec(f"input_{i}", shape)
+        for i, (shape, dtype) in enumerate(zip(shapes, dtypes)):
+            spec = TensorSpec(f"input_{i}", shape, dtype)
             graph.inputs.append(spec)
             graph.tensors[spec.name] = spec
-        outs = self.op.output_shapes(shapes)
+        outs = self.op.output_shapes(shapes[:len(shapes) - len(call.get("tensor:mask", []))])
         names = [f"output_{j}" for j in range(len(outs))]
         for name, shape in zip(names, outs):
             graph.tensors[name] = TensorSpec(name, tuple(shape))
         weights = self._weight_dict() if self._primary is not None else self._ir_weights
         graph.layers[self.name] = IRLayer(self.name, self.op, weights, self.trainable)
-        graph.nodes.append(Node(self.name, [s.name for s in graph.inputs], names))
+        graph.nodes.append(Node(self.name, [s.name for s in graph.inputs], names, dict(call)))
         graph.outputs = names
         return graph
 
@@ -309,11 +310,19 @@ class OpLayer(Layer):
         if not training_behaviors.is_training_only(self.op):
             self._module_for(in_shapes)
 
-    def call(self, inputs, training=None):
+    def _propagate_masks(self, node) -> None:
+        node.outputs[0].keras_mask = masking.output_mask(self.op, node.inputs, node.outputs[0].shape)
+        node.input_mask = masking.consumed_mask(self.op, node.inputs)
+
+    def call(self, inputs, training=None, mask=None):
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if training_behaviors.is_training_only(self.op):
             return training_behaviors.run(self.op, xs[0], bool(training), self)
-        module = self._module_for([(None,) + tuple(x.shape[1:]) for x in xs])
+        call = {}
+        if mask is not None and getattr(self.op, "accepts_mask", False):
+            call = {"tensor:mask": [len(xs)]}  # the mask joins as the last input, as the importer adds it
+            xs = xs + [mask]
+        module = self._module_for([(None,) + tuple(x.shape[1:]) for x in xs], [_dtype_name(x) for x in xs], call)
         # hooks give train-mode behaviour through module.training (BatchNormalization's batch statistics);
         # a frozen layer runs in inference mode, as in tf.keras 2
         mode = bool(training) and self.trainable
@@ -337,6 +346,10 @@ class OpLayer(Layer):
     @classmethod
     def from_config(cls, config: dict) -> "OpLayer":
         return cls(**config)
+
+
+def _dtype_name(x) -> str:
+    return str(x.dtype).replace("torch.", "")
 
 
 def build_op(op_class: type[Op], class_name: str, kwargs: dict, name: str) -> tuple[Op, dict]:

@@ -18,7 +18,7 @@ from kport.keras.engine.ir_export import ENGINE_KERAS_VERSION, from_graph, to_gr
 def save_model(model, filepath, save_format: str | None = None, include_optimizer: bool = True) -> None:
     """Writes the architecture and weights (`.keras`: Keras 3 zip; otherwise tf.keras HDF5)."""
     path = str(filepath)
-    graph = to_graph(model)
+    graph = to_graph(model, with_masks=False)
     if save_format == "keras" or path.endswith(".keras"):
         from kport.exporters.keras.keras3_file import write_keras
 
@@ -97,7 +97,7 @@ def model_config(model) -> dict:
     from kport.exporters.keras.layer_config import functional_config
     from kport.keras.engine.sequential import Sequential
 
-    graph = to_graph(model)
+    graph = to_graph(model, with_masks=False)
     config, _ = functional_config(graph, flavor="tf.keras")
     if isinstance(model, Sequential):
         layers = [{"class_name": entry["class_name"], "config": entry["config"]} for entry in config["layers"]]
@@ -195,7 +195,7 @@ def _load_other_layout(model, path: str) -> None:
     """Other eras' weight files (Keras 3 `.weights.h5`, Keras 1 layouts) through kport's importer."""
     from kport.importers.weights_file import bind_weights_file
 
-    graph = to_graph(model)
+    graph = to_graph(model, with_masks=False)
     for layer in graph.layers.values():
         layer.weights = {}
     bind_weights_file(graph, path, model_config=model_config(model))
