@@ -156,3 +156,16 @@ def test_real_tf_keras_reads_kport_files_and_kport_reads_tf_keras_files(tmp_path
     fresh = Sequential([Dense(5, activation="relu", input_shape=(4,)), Dense(2, activation="sigmoid")])
     fresh.load_weights(weights_path)
     np.testing.assert_allclose(fresh.predict(X), ref.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_a_trained_engine_model_converts_to_onnx_with_equal_outputs(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import kport
+    from kport.runtime.onnxruntime_backend import run_onnx_file
+
+    model = _trained(_sequential())
+    report = kport.convert(model.to_ir(), str(tmp_path / "m.onnx"), to="onnx")
+    assert report.kept
+    graph = model.to_ir()
+    out = run_onnx_file(report.outputs[0], {graph.inputs[0].name: X}, graph.outputs)
+    np.testing.assert_allclose(out[0], model.predict(X), rtol=1e-4, atol=1e-5)

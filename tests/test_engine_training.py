@@ -301,3 +301,24 @@ def test_fit_refuses_unknown_arguments():
     with pytest.raises(TypeError, match="show_accuracy"):
         model.fit(x, y, show_accuracy=True, verbose=0)  # a Keras 0.x argument
     model.fit(x, y, epochs=1, workers=4, use_multiprocessing=False, verbose=0)
+
+
+def test_custom_loss_and_metric_written_with_the_backend():
+    def weighted_mse(y_true, y_pred):
+        return K.mean(K.square(y_pred - y_true) * 2.0, axis=-1)
+
+    def mean_pred(y_true, y_pred):
+        return K.mean(y_pred)
+
+    np.random.seed(0)
+    model = Sequential([Dense(2, input_dim=3)])
+    model.compile("sgd", loss=weighted_mse, metrics=[mean_pred, "mae"])
+    x = np.random.rand(10, 3).astype("float32")
+    y = np.random.rand(10, 2).astype("float32")
+    loss, mp, mae = model.evaluate(x, y, batch_size=10, verbose=0)
+    pred = model.predict(x)
+    assert model.metrics_names == ["loss", "mean_pred", "mae"]
+    assert loss == pytest.approx(2 * ((pred - y) ** 2).mean(), rel=1e-5)
+    assert mp == pytest.approx(pred.mean(), rel=1e-5)
+    assert mae == pytest.approx(np.abs(pred - y).mean(), rel=1e-5)
+    model.fit(x, y, epochs=1, verbose=0)
