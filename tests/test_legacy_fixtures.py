@@ -107,9 +107,11 @@ def test_legacy_file_matches_theano(folder, case, fname, weights, arch, backend)
 def test_fixture_set_is_complete():
     # the layer list must stay covered: fail loudly if a regeneration drops a case
     names = {c["case"] for m in LEGACY.glob("keras*/manifest.json") for c in json.loads(m.read_text())["cases"]}
-    for case in ("dense_mlp", "dense_pickled", "conv2d_th", "conv2d_tf", "batchnorm_th", "merge_functional", "merge_sequential",
-                 "highway_maxout", "srelu_psoftplus", "embedding_tdd", "conv1d", "deconv2d_th",
-                 "conv2d_same_even_th", "conv2d_cf", "conv2d_transpose_cf", "separable_depthwise_cf", "lstm_cpu"):
+    for case in ("dense_mlp", "dense_pickled", "conv2d_th", "conv2d_tf", "batchnorm_th", "merge_functional",
+                 "merge_sequential", "highway_maxout", "srelu_psoftplus", "embedding_tdd", "conv1d", "deconv2d_th",
+                 "conv2d_same_even_th", "conv2d_full_th", "pool_same_k2s2_th", "spatial_th", "conv3d_th",
+                 "nested_sequential", "nested_functional_shared", "advanced_activations", "conv2d_cf",
+                 "conv2d_transpose_cf", "separable_depthwise_cf", "spatial_cf", "lstm_cpu", "conv_th_py2"):
         assert case in names
 
 
@@ -138,7 +140,8 @@ def test_layout_channels_last_matches_theano(folder, case, fname, weights, arch,
         # a channels_first model: its input really moved (image sequences keep theirs: not moved yet)
         assert graph.moved_inputs, f"{fname}: no input moved to channels_last"
         assert all(getattr(layer.op, "data_format", "channels_last") == "channels_last"
-                   for layer in graph.layers.values() if layer.op.kind in ("Conv2D", "MaxPooling2D", "BatchNormalization"))
+                   for layer in graph.layers.values()
+                   if layer.op.kind in ("Conv2D", "MaxPooling2D", "BatchNormalization"))
     assert_close(run_backend(graph, inputs, backend), outputs, f"{folder.name}/{fname} channels_last on {backend}")
 
 

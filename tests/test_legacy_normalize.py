@@ -125,16 +125,28 @@ def test_keras10_conv1d_layout():
     np.testing.assert_array_equal(got, np.transpose(w, (2, 3, 1, 0))[:, 0])
 
 
-def test_keras10_batchnorm_running_std_becomes_variance():
+@pytest.mark.parametrize("version,early_config,is_std", [
+    ("1.0.4", True, True),  # Keras 1.0.0-1.0.5 kept a standard deviation
+    ("1.0.8", True, False),  # 1.0.6 switched to the variance
+    ("1.2.2", False, False),
+    ("1", True, True),  # no version (JSON + weights) and a 1.0.x config: the 1.0.0-1.0.5 meaning
+    ("1", False, False),  # no version, config with gamma_regularizer: 1.1+
+])
+def test_batchnorm_running_std_meaning_by_version(version, early_config, is_std):
     eps = 1e-6
     std = np.array([0.5, 2.0], np.float32)
     items = [("g", np.ones(2)), ("b", np.zeros(2)), ("m", np.zeros(2)), ("bn_running_std", std)]
-    out = legacy._convert(_Op("BatchNormalization", epsilon=eps), items, _source("1.0.8", None), False)
-    var = out[3][1]
+    source = SourceInfo(path="f.json", keras_version=version)
+    legacy._EARLY_BATCHNORMS.discard(("f.json", "bn"))
+    if early_config:
+        legacy.normalize_layer("BatchNormalization", {"epsilon": eps, "mode": 0},
+                               ImportContext(path="f.json", layer="bn", keras_major=1))
+    var = legacy._convert(_Op("BatchNormalization", epsilon=eps), items, source, False, "bn")[3][1]
     x = np.array([1.0, 1.0])
-    np.testing.assert_allclose(x / np.sqrt(var + eps), x / (std + eps), rtol=1e-6)  # Keras 1.0's formula
-    same = legacy._convert(_Op("BatchNormalization", epsilon=eps), items, _source("1.2.2", None), False)
-    np.testing.assert_array_equal(same[3][1], std)  # 1.1+ already stored the variance
+    if is_std:
+        np.testing.assert_allclose(x / np.sqrt(var + eps), x / (std + eps), rtol=1e-6)  # Keras 1.0's formula
+    else:
+        np.testing.assert_array_equal(var, std)  # already the variance
 
 
 def test_keras1_lstm_gate_order():

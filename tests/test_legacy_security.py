@@ -13,6 +13,7 @@ import io
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,3 +201,28 @@ def test_stub_objects_do_nothing_when_touched():
     cls = safe_unpickle.resolve_global("theano.compile.function_module", "_constructor_Function")
     obj = cls("maker", io.BytesIO(b"x"))
     assert obj.args[0] == "maker" and not callable(obj)
+
+
+def test_corrupted_pickles_fail_cleanly(tmp_path):
+    # flipped bytes in a real Keras 1 model pickle: a kport error or a clean load, never another exception
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    source = (Path(__file__).resolve().parent.parent / "fixtures" / "legacy" / "keras122_py27"
+              / "params_conv_th_py2.py2p2.pkl").read_bytes()
+    path = tmp_path / "fuzzed.pkl"
+
+    @hypothesis.settings(max_examples=150, deadline=None, derandomize=True)
+    @hypothesis.given(st.lists(st.tuples(st.integers(0, len(source) - 1), st.integers(0, 255)), min_size=1,
+                               max_size=4))
+    def check(edits):
+        data = bytearray(source)
+        for pos, value in edits:
+            data[pos] = value
+        path.write_bytes(bytes(data))
+        try:
+            safe_unpickle.load_all(str(path))
+        except KportError:
+            pass
+
+    check()

@@ -104,6 +104,8 @@ def normalize_layer(class_name: str, cfg: dict, ctx: ImportContext) -> tuple[str
                  "(it runs code from the file)")
     if class_name == "Merge":
         _check_merge(cfg, ctx)
+    if class_name == "BatchNormalization" and ctx.keras_major == 1 and "gamma_regularizer" not in cfg:
+        _EARLY_BATCHNORMS.add((ctx.path, ctx.layer))
     inner = cfg.get("layer")
     if isinstance(inner, dict) and isinstance(inner.get("config"), dict):  # TimeDistributed, Bidirectional
         inner_class, inner_cfg = normalize_layer(inner.get("class_name"), dict(inner["config"]), ctx)
@@ -480,10 +482,10 @@ def convert_weights(graph, layer, items: list[tuple[str, Any]], in_shapes) -> li
     """
     if not items:
         return items
-    return _convert(layer.op, items, graph.source, saved_by_theano(graph.source, items))
+    return _convert(layer.op, items, graph.source, saved_by_theano(graph.source, items), layer.name.split("/")[-1])
 
 
-def _convert(op, items, source, theano: bool):
+def _convert(op, items, source, theano: bool, layer_name: str | None = None):
     # wrappers hold their inner layers' weights: Bidirectional forward then backward halves
     if op.kind == "Bidirectional" and getattr(op, "forward", None) is not None:
         half = len(items) // 2
@@ -492,13 +494,13 @@ def _convert(op, items, source, theano: bool):
     if op.kind == "TimeDistributed" and getattr(op, "layer", None) is not None:
         return _convert(op.layer, items, source, theano)
     if source.keras_major == 1:
-        items = _keras1_layout(op.kind, op, items, source)
+        items = _keras1_layout(op.kind, op, items, source, layer_name)
     if op.kind in FLIPPED_KINDS and theano:
         items = _flip_kernels(op.kind, items)
     return items
 
 
-def _keras1_layout(kind: str, op, items, source):
+def _keras1_layout(kind: str, op, items, source, layer_name: str | None = None):
     arrays = [np.asarray(a) for _, a in items]
     names = [n for n, _ in items]
     first_cf = getattr(op, "data_format", "channels_last") == "channels_first"
@@ -518,7 +520,8 @@ def _keras1_layout(kind: str, op, items, source):
     elif kind == "SeparableConv2D" and first_cf:
         arrays[0] = np.transpose(arrays[0], (2, 3, 1, 0))  # (mult, in, h, w) -> (h, w, in, mult)
         arrays[1] = np.transpose(arrays[1], (2, 3, 1, 0))  # (out, in*mult, 1, 1) -> (1, 1, in*mult, out)
-    elif kind == "BatchNormalization" and len(arrays) == 4 and _std_meaning(source.keras_version):
+    elif kind == "BatchNormalization" and len(arrays) == 4 and _std_meaning(
+            source.keras_version, (source.path, layer_name) in _EARLY_BATCHNORMS):
         eps = float(getattr(op, "epsilon", 1e-6))
         std = arrays[3].astype(np.float64)
         arrays[3] = ((std + eps) ** 2 - eps).astype(arrays[3].dtype)  # (x-m)/(std+eps) == (x-m)/sqrt(v+eps)
@@ -550,10 +553,23 @@ def _prefix(name: str) -> str:
     return name.rsplit("/", 1)[0] + "/" if "/" in name else ""
 
 
-def _std_meaning(version: str | None) -> bool:
-    """Keras 1.0.x stored a real standard deviation in `running_std`; 1.1+ stored the variance."""
+# (file, layer) of BatchNormalization configs in the Keras <= 1.0.8 spelling (no gamma_regularizer)
+_EARLY_BATCHNORMS: set[tuple[str | None, str | None]] = set()
+
+
+def _std_meaning(version: str | None, early_config: bool) -> bool:
+    """Whether `running_std` holds a standard deviation: Keras 1.0.0-1.0.5 only.
+
+    Keras 1.0.6 switched to the variance; 1.0.7 was the first to save whole models
+    with a `keras_version`, so a versioned file never has the old meaning. A file
+    without a version (JSON + save_weights) whose BatchNormalization config lacks
+    `gamma_regularizer` (added in 1.1) comes from 1.0.x: read as 1.0.0-1.0.5, the
+    releases most such files came from.
+    """
     parts = str(version or "").split(".")
-    return len(parts) >= 2 and parts[0] == "1" and parts[1] == "0"
+    if len(parts) >= 3 and parts[:2] == ["1", "0"]:
+        return parts[2].isdigit() and int(parts[2]) <= 5
+    return len(parts) < 2 and early_config
 
 
 def _flip_kernels(kind: str, items):
