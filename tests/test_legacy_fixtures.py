@@ -163,3 +163,18 @@ def test_layout_moves_per_position_parameters():
     name = next(n for n, layer in graph.layers.items() if layer.op.kind == "PReLU")
     np.testing.assert_array_equal(graph.layers[name].weights["alpha"],
                                   np.transpose(original.layers[name].weights["alpha"], (1, 2, 0)))
+
+
+@pytest.mark.parametrize("case", ["conv2d_same_even_th", "pool_same_k2s2_th", "conv2d_full_th"])
+def test_keras1_th_json_gets_theano_padding(tmp_path, case):
+    # a Keras 1 JSON does not say Theano; `th` ordering does, so 'same' keeps Theano's windows
+    import h5py
+
+    h5 = LEGACY / "keras122" / f"{case}.h5"
+    with h5py.File(h5, "r") as f:
+        config = f.attrs["model_config"]
+    arch = tmp_path / f"{case}.json"
+    arch.write_text(config.decode() if isinstance(config, bytes) else config)
+    graph = _load(str(arch), str(h5))
+    inputs, outputs = _expected(LEGACY / "keras122", case)
+    assert_close(kport.run(graph, inputs), outputs, f"{case} from JSON + weights")

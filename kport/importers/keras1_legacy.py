@@ -15,6 +15,7 @@ keras/engine/saving.py `preprocess_weights_for_loading`) and real Theano outputs
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -224,9 +225,14 @@ def normalize_model(model: dict, ctx: ImportContext) -> dict:
     if ctx.keras_major == 1:
         model = _map_layers(model, _splice_nested_sequentials)
         model = fill_dim_ordering(model)
-    if ctx.backend == "theano":
+    if ctx.backend == "theano" or (ctx.backend is None and ctx.keras_major == 1 and _uses_th_ordering(model)):
+        # a Keras 1 architecture alone (JSON) does not name its backend; `th` ordering was Theano's own
         model = _map_layers(model, _theano_same_layers)
     return model
+
+
+def _uses_th_ordering(model: dict) -> bool:
+    return '"dim_ordering": "th"' in json.dumps(model.get("config"))
 
 
 # Keras 1.2.2 forgot `dim_ordering` in these classes' get_config
