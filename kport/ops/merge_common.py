@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import ShapeError, UnsupportedLayerError
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops.base import Op
 from kport.ops.onnx_common import unsqueeze
 
@@ -118,6 +118,38 @@ class ElementwiseMerge(Op):
         for x in names[1:]:
             y = self.torch_binary(y, x)
         return [t.line(self.finish_torch(y, len(names)))]
+
+    def keras_node(self, flavor: str, refs: list, node) -> dict | None:
+        """Writes a Keras 3 operation call with constants (`x * 2.0`) the way Keras saved it.
+
+        Keras 3 gets the operation back (module keras.src.ops.numpy, constants
+        among the args); tf.keras gets the TensorFlow function it would have
+        recorded (a TFOpLambda). Calls without constants are ordinary merges.
+        """
+        positional = (node.call or {}).get("positional")
+        if not positional or all(p is None for p in positional):
+            return None
+        if flavor == "keras3":
+            pending = iter(refs)
+            args = [next(pending) if p is None else p for p in positional]
+            return {"module": "keras.src.ops.numpy", "config": {}, "omit": ("build_config",),
+                    "inbound": {"args": args, "kwargs": {}}}
+        function = TF_FUNCTIONS.get(self.kind)
+        if function is None or len(positional) != 2:
+            raise ExportError(f"{self.kind} with a constant operand has no tf.keras form", layer=node.layer,
+                              hint="write a Keras 3 file (--to keras), ONNX or PyTorch instead")
+        from kport.ops.tf_binary import TFBinary
+        from kport.ops.tf_op_common import frozen
+
+        x, y = (None if p is None else frozen(_constant(p, self.kind).tolist()) for p in positional)
+        spec = TFBinary(function=function, x=x, y=y).keras_node(flavor, refs, node)
+        return {**spec, "class_name": "TFOpLambda",
+                "config": {"trainable": True, "dtype": "float32", "function": function}}
+
+
+# the TensorFlow function tf.keras records for each merge applied to a constant
+TF_FUNCTIONS = {"Add": "math.add", "Subtract": "math.subtract", "Multiply": "math.multiply",
+                "Maximum": "math.maximum", "Minimum": "math.minimum"}
 
 
 def _broadcast(a: list, b: list, in_shapes) -> list:

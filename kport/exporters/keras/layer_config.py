@@ -109,6 +109,9 @@ def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[
                 entry["module"] = spec["module"]
             if "config" in spec:
                 entry["config"] = {"name": layer.name, **spec["config"]}
+            entry["class_name"] = spec.get("class_name", entry["class_name"])
+            for key in spec.get("omit", ()):  # Keras 3 operations have no build_config
+                entry.pop(key, None)
         elif flavor == "keras3":
             args = [keras_tensor(graph, t, history[t]) for t in node.inputs]
             many = getattr(layer.op, "takes_list", len(node.inputs) > 1)

@@ -1,0 +1,131 @@
+"""Keras writers for op calls with constants, and the errors TF-function models raise.
+
+- Keras 3 operation nodes with constant operands (`x * 2.0`, fixtures/tfop/keras3_op_constants.keras)
+  are written back as Keras 3 operations (module keras.src.ops.numpy, the constant among the args)
+  and, for tf.keras, as the TFOpLambda tf.keras would have recorded.
+- A TFOpLambda has no Keras 3 form: the Keras 3 writer refuses it naming the layer and function.
+- An unconverted TF function (tf.math.cumsum) and a tensor where kport needs a constant are
+  refused at import, naming the file, the layer and the function.
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kport
+from kport.errors import ExportError, UnsupportedLayerError
+from kport.exporters.keras.keras3_file import write_keras
+from kport.exporters.keras.legacy_h5_file import write_h5
+from layer_harness import assert_close
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfop"
+
+
+def _io(case):
+    data = np.load(FIXTURES / f"{case}.npz")
+    xs = [data[f"input_{i}"] for i in range(sum(k.startswith("input_") for k in data.files))]
+    ys = [data[f"output_{j}"] for j in range(sum(k.startswith("output_") for k in data.files))]
+    return xs, ys
+
+
+def _check(got, expected, what):
+    assert len(got) == len(expected)
+    for j, (a, b) in enumerate(zip(got, expected)):
+        assert_close(np.asarray(a), b, f"{what} output {j}")
+
+
+def test_keras3_op_constants_import():
+    xs, ys = _io("keras3_op_constants")
+    _check(kport.run(kport.load(str(FIXTURES / "keras3_op_constants.keras")), xs), ys, "numpy")
+
+
+def test_keras3_writer_keeps_operations_with_constants(tmp_path):
+    xs, ys = _io("keras3_op_constants")
+    graph = kport.load(str(FIXTURES / "keras3_op_constants.keras"))
+    write_keras(graph, tmp_path / "out.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "out.keras").read("config.json"))
+    layers = {lc["name"]: lc for lc in config["config"]["layers"]}
+    multiply = layers["multiply"]
+    assert multiply["module"] == "keras.src.ops.numpy" and "build_config" not in multiply
+    assert multiply["inbound_nodes"][0]["args"][1] == 2.0
+    assert layers["subtract"]["inbound_nodes"][0]["args"][0] == 3.0
+    _check(kport.run(kport.load(str(tmp_path / "out.keras")), xs), ys, "kport-written .keras")
+
+
+def test_tf_keras_writer_spells_constants_as_tf_op_lambda(tmp_path):
+    xs, ys = _io("keras3_op_constants")
+    graph = kport.load(str(FIXTURES / "keras3_op_constants.keras"))
+    write_h5(graph, tmp_path / "out.h5")
+    again = kport.load(str(tmp_path / "out.h5"))
+    assert again.layers["subtract"].op.kind == "TFBinary" and again.layers["subtract"].op.x == 3.0
+    _check(kport.run(again, xs), ys, "kport-written .h5")
+
+
+@pytest.mark.slow
+def test_written_files_run_in_real_keras(tmp_path):
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    tf_keras = pytest.importorskip("tf_keras")
+    xs, ys = _io("keras3_op_constants")
+    graph = kport.load(str(FIXTURES / "keras3_op_constants.keras"))
+    write_keras(graph, tmp_path / "out.keras")
+    write_h5(graph, tmp_path / "out.h5")
+    _check(keras.models.load_model(str(tmp_path / "out.keras"), compile=False)(xs), ys, "Keras 3")
+    _check(tf_keras.models.load_model(str(tmp_path / "out.h5"), compile=False)(xs), ys, "tf_keras")
+
+
+def test_keras3_writer_refuses_tf_functions(tmp_path):
+    graph = kport.load(str(FIXTURES / "unary.h5"))
+    with pytest.raises(ExportError, match=r"tf\.[a-z_.]+ has no Keras 3 form") as err:
+        write_keras(graph, tmp_path / "out.keras")
+    assert err.value.layer.startswith("tf.") and err.value.layer.split("tf.")[1].split("_")[0] in str(err.value)
+    assert not (tmp_path / "out.keras").exists()
+
+
+def test_unconverted_tf_function_is_named():
+    with pytest.raises(UnsupportedLayerError, match=r"tf\.math\.cumsum") as err:
+        kport.load(str(FIXTURES / "unsupported_cumsum.h5"))
+    assert err.value.layer == "tf.math.cumsum" and "unsupported_cumsum.h5" in str(err.value)
+
+
+def _tf_keras_json(tmp_path, layer: dict) -> str:
+    """A tf.keras model.to_json() document: Input 'x' (4, 6) -> `layer` (spelled as tf_keras 2.21 writes it)."""
+    model = {"class_name": "Functional", "keras_version": "2.21.0", "backend": "tensorflow", "config": {
+        "name": "model", "layers": [
+            {"class_name": "InputLayer", "name": "x", "inbound_nodes": [],
+             "config": {"batch_input_shape": [None, 4, 6], "dtype": "float32", "name": "x"}},
+            layer],
+        "input_layers": [["x", 0, 0]], "output_layers": [[layer["name"], 0, 0]]}}
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model))
+    return str(path)
+
+
+def _tf_op(name: str, function: str, node) -> dict:
+    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": [node],
+            "config": {"name": name, "trainable": True, "dtype": "float32", "function": function}}
+
+
+def test_tensor_argument_where_a_constant_is_needed_is_refused(tmp_path):
+    layer = _tf_op("tf.math.reduce_mean", "math.reduce_mean", ["x", 0, 0, {"axis": ["x", 0, 0]}])
+    with pytest.raises(UnsupportedLayerError, match=r"tf\.math\.reduce_mean takes a tensor as 'axis'") as err:
+        kport.load(_tf_keras_json(tmp_path, layer))
+    assert err.value.layer == "tf.math.reduce_mean"
+
+
+def test_unread_argument_is_refused(tmp_path):
+    layer = _tf_op("tf.nn.relu", "nn.relu", ["x", 0, 0, {"alpha": 0.5}])
+    with pytest.raises(UnsupportedLayerError, match=r"argument\(s\) \['alpha'\]"):
+        kport.load(_tf_keras_json(tmp_path, layer))
+
+
+def test_constant_first_operand_reads_from_hand_written_config(tmp_path):
+    layer = _tf_op("tf.math.subtract", "math.subtract", ["_CONSTANT_VALUE", -1, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+                                                         {"y": ["x", 0, 0], "name": None}])
+    graph = kport.load(_tf_keras_json(tmp_path, layer))
+    op = graph.layers["tf.math.subtract"].op
+    assert (op.x, op.y) == ((1.0, 2.0, 3.0, 4.0, 5.0, 6.0), None)
