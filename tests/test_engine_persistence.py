@@ -169,3 +169,24 @@ def test_a_trained_engine_model_converts_to_onnx_with_equal_outputs(tmp_path):
     graph = model.to_ir()
     out = run_onnx_file(report.outputs[0], {graph.inputs[0].name: X}, graph.outputs)
     np.testing.assert_allclose(out[0], model.predict(X), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "Nadam", "Adadelta", "Adamax"])
+def test_training_resumes_exactly_from_a_saved_h5(tmp_path, optimizer):
+    from kport.keras import optimizers
+
+    np.random.seed(0)
+    model = Sequential([Dense(5, activation="tanh", input_dim=4), Dense(2)])
+    kwargs = {"momentum": 0.9} if optimizer == "SGD" else {}
+    model.compile(getattr(optimizers, optimizer)(**kwargs), "mse")
+    y = np.random.rand(9, 2)
+    for _ in range(3):
+        model.train_on_batch(X, y)
+    path = str(tmp_path / "resume.h5")
+    model.save(path)
+    loaded = load_model(path)
+    for _ in range(3):
+        model.train_on_batch(X, y)
+        loaded.train_on_batch(X, y)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)

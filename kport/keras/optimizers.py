@@ -117,12 +117,58 @@ class Optimizer:
     def from_config(cls, config: dict) -> "Optimizer":
         return cls(**config)
 
-    def get_weights(self) -> list:
-        """The iteration count then every slot, parameter by parameter (numpy)."""
-        out = [self.iterations]
-        for slots in self._slots.values():
-            out.extend(K.get_value(v) for v in slots.values())
+    # ---- state in Keras 2's order (optimizer_v1 `weights`), for model files ---------------------
+    _prefix: tuple[str, ...] = ("iterations",)  # scalars before the slots
+    _slot_order: tuple[str, ...] = ()
+
+    def keras_weights(self, params: list) -> list:
+        """The state as Keras 2 lists it: the prefix scalars, then each slot kind over all parameters.
+
+        Args:
+            params: (torch parameter, layout) pairs in the model's trainable-weight order; the
+                layout (kport.exporters.torch.layouts) turns a slot into the Keras weight layout.
+        """
+        import numpy as np
+
+        out = [np.array(self._prefix_value(name), dtype="int64" if name == "iterations" else "float32")
+               for name in self._prefix]
+        for slot in self._slot_order:
+            for p, layout in params:
+                value = self._slots.get(id(p), {}).get(slot)
+                if value is None:
+                    out.append(self._placeholder(slot, layout.to_keras(np.zeros(tuple(p.shape), "float32"))))
+                else:
+                    out.append(layout.to_keras(value.detach().cpu().numpy()))
         return out
+
+    def set_keras_weights(self, params: list, arrays: list) -> None:
+        """Restores `keras_weights` output (e.g. read from a model file)."""
+        import torch
+
+        arrays = list(arrays)
+        expected = len(self._prefix) + len(self._slot_order) * len(params)
+        if len(arrays) != expected:
+            raise ValueError(f"{type(self).__name__} state has {len(arrays)} arrays, the model needs {expected}")
+        for name in self._prefix:
+            self._set_prefix_value(name, arrays.pop(0))
+        for slot in self._slot_order:
+            for p, layout in params:
+                value = arrays.pop(0)
+                slots = self._slots.setdefault(id(p), self._make_slots(p))
+                if slot in slots:
+                    slots[slot] = torch.from_numpy(layout.to_torch(value).astype("float32")).reshape(p.shape)
+
+    def _prefix_value(self, name: str):
+        return self.iterations if name == "iterations" else getattr(self, name)
+
+    def _set_prefix_value(self, name: str, value) -> None:
+        if name == "iterations":
+            self.iterations = int(value)
+        else:
+            setattr(self, name, float(value))
+
+    def _placeholder(self, slot: str, zeros):
+        return zeros
 
 
 def _zeros(p):
@@ -135,6 +181,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent with momentum, Nesterov momentum and decay."""
 
     _hyper = ("momentum", "nesterov")
+    _slot_order = ("moment",)
 
     def __init__(self, lr=None, momentum: float = 0.0, decay: float = 0.0, nesterov: bool = False, **kwargs):
         super().__init__(lr=lr, decay=decay, default_lr=0.01, **kwargs)
@@ -152,6 +199,8 @@ class SGD(Optimizer):
 
 class RMSprop(Optimizer):
     _hyper = ("rho", "epsilon")
+    _prefix = ()
+    _slot_order = ("accumulator",)
 
     def __init__(self, lr=None, rho: float = 0.9, epsilon: float | None = None, decay: float = 0.0, **kwargs):
         super().__init__(lr=lr, decay=decay, default_lr=0.001, **kwargs)
@@ -169,6 +218,8 @@ class RMSprop(Optimizer):
 
 class Adagrad(Optimizer):
     _hyper = ("epsilon",)
+    _prefix = ()
+    _slot_order = ("accumulator",)
 
     def __init__(self, lr=None, epsilon: float | None = None, decay: float = 0.0, **kwargs):
         kwargs.pop("initial_accumulator_value", None)  # tf.keras spelling; Keras 2.2 starts at zero
@@ -186,6 +237,8 @@ class Adagrad(Optimizer):
 
 class Adadelta(Optimizer):
     _hyper = ("rho", "epsilon")
+    _prefix = ()
+    _slot_order = ("accumulator", "delta_accumulator")
 
     def __init__(self, lr=None, rho: float = 0.95, epsilon: float | None = None, decay: float = 0.0, **kwargs):
         super().__init__(lr=lr, decay=decay, default_lr=1.0, **kwargs)
@@ -206,6 +259,13 @@ class Adadelta(Optimizer):
 
 class Adam(Optimizer):
     _hyper = ("beta_1", "beta_2", "epsilon", "amsgrad")
+    _slot_order = ("m", "v", "vhat")
+
+    def _placeholder(self, slot, zeros):
+        import numpy as np
+
+        # Keras 2 keeps a one-element vhat per parameter when amsgrad is off
+        return np.zeros((1,), "float32") if slot == "vhat" and not self.amsgrad else zeros
 
     def __init__(self, lr=None, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float | None = None,
                  decay: float = 0.0, amsgrad: bool = False, **kwargs):
@@ -235,6 +295,7 @@ class Adam(Optimizer):
 
 class Adamax(Optimizer):
     _hyper = ("beta_1", "beta_2", "epsilon")
+    _slot_order = ("m", "u")
 
     def __init__(self, lr=None, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float | None = None,
                  decay: float = 0.0, **kwargs):
@@ -259,6 +320,8 @@ class Nadam(Optimizer):
     """Keras 2 Nadam (no `decay`; Dozat's warming momentum schedule)."""
 
     _hyper = ("beta_1", "beta_2", "epsilon", "schedule_decay")
+    _prefix = ("iterations", "m_schedule")
+    _slot_order = ("m", "v")
 
     def __init__(self, lr=None, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float | None = None,
                  schedule_decay: float = 0.004, **kwargs):

@@ -104,6 +104,12 @@ class Layer:
         """The trainable torch tensors the optimizer updates."""
         return [p for p in self.trainable_weights if getattr(p, "requires_grad", False)]
 
+    def optimizer_params(self) -> list:
+        """(torch parameter, layout) pairs in Keras order; a custom layer's weights are their own layout."""
+        from kport.exporters.torch.layouts import SAME
+
+        return [(p, SAME) for p in self.torch_parameters()]
+
     def torch_parameters_all(self) -> list:
         """Every torch tensor holding this layer's state (for device moves)."""
         return list(self.weights)

@@ -262,6 +262,23 @@ class OpLayer(Layer):
                 return value
         return None
 
+    def optimizer_params(self) -> list:
+        """(torch parameter, layout) per trainable Keras weight, in Keras order (optimizer state files).
+
+        A second torch parameter summed into one Keras weight (`extra`) has no Keras slot and is left out.
+        """
+        if not self.trainable or self._primary is None:
+            return []
+        module, _, params = self._primary
+        named = dict(module.named_parameters())
+        out = []
+        for weight in self._weight_shapes:
+            if weight in self.op.non_trainable_weights:
+                continue
+            out.extend((named[key], spec.layout) for key, spec in params.get(weight, [])
+                       if key in named and not spec.extra)
+        return out
+
     def regularized_parameters(self) -> list[tuple[Any, Any]]:
         """(regularizer, torch parameter) pairs; l1/l2 sums do not depend on the layout."""
         if self._primary is None:

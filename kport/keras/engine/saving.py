@@ -32,6 +32,8 @@ def save_model(model, filepath, save_format: str | None = None, include_optimize
 
         with h5py.File(path, "r+") as f:
             f.attrs["training_config"] = json.dumps(training_config(model))
+            if model.optimizer.iterations and getattr(model, "_is_graph_network", False):
+                _write_optimizer_weights(f, model)
 
 
 def training_config(model) -> dict:
@@ -77,7 +79,39 @@ def load_model(filepath, custom_objects=None, compile: bool = True, **kwargs):  
         model.compile(optimizer=optimizers.get(config["optimizer_config"]),
                       loss=nested(config.get("loss"), losses.get), metrics=config.get("metrics"),
                       weighted_metrics=config.get("weighted_metrics"), loss_weights=config.get("loss_weights"))
+        _read_optimizer_weights(str(filepath), model)
     return model
+
+
+def _write_optimizer_weights(f, model) -> None:
+    """Keras 2's `optimizer_weights` group: the optimizer state in optimizer_v1 order and Keras layouts."""
+    model.compile_modules()
+    arrays = model.optimizer.keras_weights(model.optimizer_params())
+    group = f.create_group("optimizer_weights")
+    cls = type(model.optimizer).__name__
+    names = [f"training/{cls}/Variable_{i}:0" if i else f"training/{cls}/iterations:0" for i in range(len(arrays))]
+    group.attrs["weight_names"] = np.array([n.encode() for n in names])
+    for name, value in zip(names, arrays):
+        group.create_dataset(name, data=value)
+
+
+def _read_optimizer_weights(path: str, model) -> None:
+    """Restores the optimizer state of a Keras 2 file when it fits (otherwise training restarts it, as Keras warns)."""
+    import warnings
+
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if "optimizer_weights" not in f:
+            return
+        group = f["optimizer_weights"]
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs["weight_names"]]
+        arrays = [np.asarray(group[n]) for n in names]
+    model.compile_modules()
+    try:
+        model.optimizer.set_keras_weights(model.optimizer_params(), arrays)
+    except ValueError as err:
+        warnings.warn(f"the saved optimizer state does not fit; the optimizer starts fresh ({err})")
 
 
 def _stored_training_config(path: str) -> dict | None:

@@ -131,6 +131,14 @@ class Model(Network, Trainer, Layer):
         out.extend(p for p in self._own_weights() if getattr(p, "requires_grad", False) and id(p) not in seen)
         return out
 
+    def optimizer_params(self) -> list:
+        if not self.trainable:
+            return []
+        from kport.exporters.torch.layouts import SAME
+
+        out = [pair for layer in self._weight_owners() for pair in layer.optimizer_params()]
+        return out + [(p, SAME) for p in self._own_weights() if getattr(p, "requires_grad", False)]
+
     @property
     def losses(self) -> list:
         out = [loss() if callable(loss) else loss for loss in self._losses]
