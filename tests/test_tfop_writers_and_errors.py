@@ -129,3 +129,41 @@ def test_constant_first_operand_reads_from_hand_written_config(tmp_path):
     graph = kport.load(_tf_keras_json(tmp_path, layer))
     op = graph.layers["tf.math.subtract"].op
     assert (op.x, op.y) == ((1.0, 2.0, 3.0, 4.0, 5.0, 6.0), None)
+
+
+
+
+def _keras3_spellable_binary():
+    """The binary case cut down to the outputs of add/subtract/multiply/maximum/minimum on model inputs."""
+    import dataclasses
+
+    from kport.ops.tf_binary import _KERAS3_OPS
+
+    graph = kport.load(str(FIXTURES / "binary.h5"))
+    xs, ys = _io("binary")
+    producers = {o: n for n in graph.nodes for o in n.outputs}
+    picked = [j for j, t in enumerate(graph.outputs)
+              if graph.layers[producers[t].layer].op.function in _KERAS3_OPS
+              and all(i in graph.input_names for i in producers[t].inputs)]
+    assert len(picked) >= 5
+    sub = dataclasses.replace(graph, outputs=[graph.outputs[j] for j in picked],
+                              nodes=[producers[graph.outputs[j]] for j in picked])
+    sub.layers = {n.layer: graph.layers[n.layer] for n in sub.nodes}
+    return sub, xs, [ys[j] for j in picked]
+
+
+def test_tf_binary_ops_write_as_keras3_operations(tmp_path):
+    graph, xs, ys = _keras3_spellable_binary()
+    write_keras(graph, tmp_path / "out.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "out.keras").read("config.json"))
+    assert {lc.get("module") for lc in config["config"]["layers"][2:]} == {"keras.src.ops.numpy"}
+    _check(kport.run(kport.load(str(tmp_path / "out.keras")), xs), ys, "kport-written .keras of TF binary ops")
+
+
+@pytest.mark.slow
+def test_tf_binary_ops_written_for_keras3_run_in_keras3(tmp_path):
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    graph, xs, ys = _keras3_spellable_binary()
+    write_keras(graph, tmp_path / "out.keras")
+    _check(keras.models.load_model(str(tmp_path / "out.keras"), compile=False)(xs), ys, "Keras 3")

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from kport.errors import ShapeError
-from kport.ops.tf_op_common import TENSOR, TFFunctionOp, as_float32, tf_classes
+from kport.errors import ExportError, ShapeError
+from kport.ops.tf_op_common import TENSOR, TFFunctionOp, as_float32, tf_classes, thawed
 
 # TF function -> (numpy function, ONNX op, torch expression on {a} and {b})
 _FUNCTIONS: dict[str, tuple[Any, str, str]] = {
@@ -27,6 +27,17 @@ _FUNCTIONS: dict[str, tuple[Any, str, str]] = {
     "math.pow": (np.power, "Pow", "torch.pow({a}, {b})"),
     "math.squared_difference": (lambda a, b: np.square(a - b), "", "torch.square({a} - {b})"),
 }
+
+# TF functions whose Keras 3 operation kport also reads back (as merges with constants)
+_KERAS3_OPS = {"math.add": "Add", "__operators__.add": "Add", "math.subtract": "Subtract",
+               "math.multiply": "Multiply", "math.maximum": "Maximum", "math.minimum": "Minimum"}
+
+
+def _keras3_constant(value):
+    """A constant as Keras 3 saves an operation's argument: a number, or a `__numpy__` array."""
+    if not isinstance(value, tuple):
+        return value
+    return {"class_name": "__numpy__", "config": {"value": thawed(value), "dtype": "float32"}}
 
 
 def broadcast(a, b) -> tuple:
@@ -51,7 +62,7 @@ def broadcast(a, b) -> tuple:
 class TFBinary(TFFunctionOp):
     kind = "TFBinary"
     keras_classes = tf_classes(*_FUNCTIONS)
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 has ops.add & co.; kport does not map them)"
+    keras3_refusal: ClassVar[str] = "kport writes only add, subtract, multiply, maximum and minimum as Keras 3 ops"
 
     function: str = "math.add"
     # a constant operand, or None where a tensor goes
@@ -66,6 +77,19 @@ class TFBinary(TFFunctionOp):
 
     def tf_call(self, n_inputs: int):
         return (TENSOR if self.x is None else self.x), {"y": TENSOR if self.y is None else self.y}
+
+    def keras_node(self, flavor, refs, node):
+        """Keras 3 has the same operations (keras.src.ops.numpy `Add`, ...): written with their constants."""
+        op_class = _KERAS3_OPS.get(self.function)
+        if flavor != "keras3" or op_class is None:
+            return super().keras_node(flavor, refs, node)
+        if len(refs) == 2 and len({len(r["config"]["shape"]) for r in refs}) > 1:  # Keras 3 would read merges
+            raise ExportError(f"tf.{self.function} of tensors of different ranks has no exact Keras 3 form",
+                              layer=node.layer, hint="write a tf.keras file (--to h5), ONNX or PyTorch instead")
+        pending = iter(refs)
+        args = [next(pending) if v is None else _keras3_constant(v) for v in (self.x, self.y)]
+        return {"module": "keras.src.ops.numpy", "class_name": op_class, "config": {}, "omit": ("build_config",),
+                "inbound": {"args": args, "kwargs": {}}}
 
     def _operands(self, xs: list) -> list:
         tensors = iter(xs)
