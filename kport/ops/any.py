@@ -14,7 +14,6 @@ class Any(Op):
     kind = "Any"
     keras_classes = ("Any",)
     output_dtype: ClassVar[str] = "bool"
-    no_hook = {"torch": "not written yet (the mask family has no torch hooks)"}
 
     axis: int | tuple | None = None
     keepdims: bool = False
@@ -35,6 +34,11 @@ class Any(Op):
     def reference(self, xs, w):
         x = np.asarray(xs[0])
         return [x.astype(bool).any(axis=self._axes(x.ndim), keepdims=self.keepdims)]
+
+    def to_torch(self, t, xs, w, node):
+        axes = list(self._axes(len(node.in_shapes[0])))
+        return [t.line(f"torch.amax({xs[0]}.to(torch.bool).to(torch.int32), dim={axes}, "
+                       f"keepdim={bool(self.keepdims)}).to(torch.bool)")]
 
     def to_onnx(self, g, xs, w, node):
         axes = list(self._axes(len(node.in_shapes[0])))

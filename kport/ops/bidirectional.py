@@ -28,7 +28,6 @@ class Bidirectional(Op):
     kind = "Bidirectional"
     keras_classes = ("Bidirectional",)
     accepts_mask: ClassVar[bool] = True
-    no_hook = {"torch": "not written yet: the torch hooks of the recurrent family are a later slice"}
 
     forward: Op | None = None
     backward: Op | None = None
@@ -140,7 +139,24 @@ class Bidirectional(Op):
             return [(y + yb) / np.float32(2)]
         return [y, yb]
 
-    # ---- ONNX ---------------------------------------------------------------------
+    # ---- backends -------------------------------------------------------------------
+    def to_torch(self, t, xs, w, node):
+        from kport.ops.rnn_torch import emit_layer
+
+        roles, fs, bs = self._split(xs, node.call)
+        features = node.in_shapes[0][-1]
+        f = emit_layer(self.forward, t, roles.x, fs, roles.mask, w, features, "forward_", "_forward")
+        b = emit_layer(self.backward, t, roles.x, bs, roles.mask, w, features, "backward_", "_backward")
+        y, yb = f[0], b[0]
+        if self.return_sequences:
+            yb = t.line(f"torch.flip({yb}, [1])")
+        merged = {"concat": lambda: [t.line(f"torch.cat([{y}, {yb}], -1)")],
+                  "sum": lambda: [t.line(f"{y} + {yb}")],
+                  "mul": lambda: [t.line(f"{y} * {yb}")],
+                  "ave": lambda: [t.line(f"({y} + {yb}) / 2")],
+                  None: lambda: [y, yb]}[self.merge_mode]()
+        return merged + (f[1:] + b[1:] if self.forward.return_state else [])
+
     def to_onnx(self, g, xs, w, node):
         from kport.ops.rnn_onnx import emit_bidirectional, fusable, reverse_time
 

@@ -29,7 +29,6 @@ class ComputeMask(Op):
     keras_classes = ()
     internal: ClassVar[bool] = True
     output_dtype: ClassVar[str] = "bool"
-    no_hook = {"torch": "IR-internal mask op: torch hooks of mask consumers are not written yet"}
 
     mode: str = "not_equal"
     value: float = 0.0
@@ -51,6 +50,13 @@ class ComputeMask(Op):
             return [out]
         differs = np.asarray(xs[0]) != np.asarray(self.value, dtype=np.asarray(xs[0]).dtype)
         return [differs.any(axis=-1) if self.mode == "any_not_equal" else differs]
+
+    def to_torch(self, t, xs, w, node):
+        if self.mode in ("and", "or"):
+            joined = f" {'&' if self.mode == 'and' else '|'} ".join(f"{m}.to(torch.bool)" for m in xs)
+            return [t.line(joined)]
+        differs = t.line(f"{xs[0]}.to(torch.float32) != {float(self.value)!r}")
+        return [t.line(f"torch.any({differs}, dim=-1)") if self.mode == "any_not_equal" else differs]
 
     def to_onnx(self, g, xs, w, node):
         if self.mode in ("and", "or"):

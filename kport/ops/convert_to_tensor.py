@@ -17,7 +17,6 @@ _ONNX_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "int32": 6, "int64": 7, "boo
 class ConvertToTensor(Op):
     kind = "ConvertToTensor"
     keras_classes = ("ConvertToTensor",)
-    no_hook = {"torch": "not written yet (the mask family has no torch hooks)"}
 
     dtype: str | None = None
 
@@ -28,6 +27,9 @@ class ConvertToTensor(Op):
     def reference(self, xs, w):
         x = np.asarray(xs[0])
         return [x.astype(self.dtype) if self.dtype else x]
+
+    def to_torch(self, t, xs, w, node):
+        return [t.line(f"{xs[0]}.to(torch.{self.dtype})") if self.dtype else xs[0]]
 
     def to_onnx(self, g, xs, w, node):
         if self.dtype:

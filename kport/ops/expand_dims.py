@@ -12,7 +12,6 @@ from kport.ops.base import Op
 class ExpandDims(Op):
     kind = "ExpandDims"
     keras_classes = ("ExpandDims",)
-    no_hook = {"torch": "not written yet (the mask family has no torch hooks)"}
 
     axis: int | tuple = 0
 
@@ -30,6 +29,12 @@ class ExpandDims(Op):
     def reference(self, xs, w):
         x = np.asarray(xs[0])
         return [np.expand_dims(x, tuple(self._axes(x.ndim)))]
+
+    def to_torch(self, t, xs, w, node):
+        y = xs[0]
+        for a in self._axes(len(node.in_shapes[0])):
+            y = t.line(f"{y}.unsqueeze({a})")
+        return [y]
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("Unsqueeze", [xs[0], g.ints(self._axes(len(node.in_shapes[0])))])]

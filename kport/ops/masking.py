@@ -13,7 +13,6 @@ from kport.ops.base import Op
 class Masking(Op):
     kind = "Masking"
     keras_classes = ("Masking",)
-    no_hook = {"torch": "not written yet (the recurrent family has no torch hooks)"}
 
     mask_value: float = 0.0
 
@@ -21,6 +20,10 @@ class Masking(Op):
         x = np.asarray(xs[0])
         keep = (x != np.asarray(self.mask_value, x.dtype)).any(axis=-1, keepdims=True)
         return [(x * keep).astype(x.dtype)]
+
+    def to_torch(self, t, xs, w, node):
+        keep = t.line(f"torch.any({xs[0]} != {float(self.mask_value)!r}, dim=-1, keepdim=True)")
+        return [t.line(f"{xs[0]} * {keep}.to({xs[0]}.dtype)")]
 
     def to_onnx(self, g, xs, w, node):
         differs = g.op("Not", [g.op("Equal", [xs[0], g.const(np.array(self.mask_value, np.float32))])])

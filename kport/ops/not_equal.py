@@ -27,7 +27,6 @@ class NotEqual(Op):
     kind = "NotEqual"
     keras_classes = ("NotEqual",)
     output_dtype: ClassVar[str] = "bool"
-    no_hook = {"torch": "not written yet (the mask family has no torch hooks)"}
 
     def output_shapes(self, in_shapes):
         return [broadcast_shapes(in_shapes[0], in_shapes[1]) if len(in_shapes) > 1 else tuple(in_shapes[0])]
@@ -38,6 +37,11 @@ class NotEqual(Op):
     def reference_node(self, xs, w, call):
         a, b = _operands(xs, call)
         return [np.asarray(a) != np.asarray(b, dtype=np.asarray(a).dtype)]
+
+    def to_torch(self, t, xs, w, node):
+        a, b = _operands(xs, node.call)
+        other = f"{b}.to(torch.float32)" if isinstance(b, str) else repr(float(b))
+        return [t.line(f"{a}.to(torch.float32) != {other}")]
 
     def to_onnx(self, g, xs, w, node):
         a, b = _operands(xs, node.call)

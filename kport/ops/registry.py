@@ -8,7 +8,7 @@ from functools import lru_cache
 from kport.ops.base import Op
 
 # modules in kport/ops that are helpers, not layer kinds
-_HELPERS = {"base", "registry", "activation_fns", "lora", "conv_families", "spatial_common", "conv_common", "pool_common", "merge_common", "rnn_common", "rnn_onnx", "attention_common", "conv_lstm_common"}
+_HELPERS = {"base", "registry", "activation_fns", "lora", "conv_families", "spatial_common", "conv_common", "pool_common", "merge_common", "rnn_common", "rnn_onnx", "attention_common", "conv_lstm_common", "rnn_torch"}
 
 
 @lru_cache(maxsize=1)

@@ -28,7 +28,6 @@ class RNN(Op):
     kind = "RNN"
     keras_classes = ("RNN",)
     accepts_mask: ClassVar[bool] = True
-    no_hook = {"torch": "not written yet: the torch hooks of the recurrent family are a later slice"}
 
     cells: tuple = ()
     return_sequences: bool = False
@@ -138,6 +137,28 @@ class RNN(Op):
     def reference_node(self, xs, w, call):
         return self._run(xs, call, w, lambda op, sub_xs, sub_w, sub_call: op.reference_node(sub_xs, sub_w, sub_call),
                          lambda m: np.flip(np.asarray(m), axis=1))
+
+    def emit_torch(self, t, x: str, states: list[str], mask: str | None, w: dict, features: int,
+                   prefix: str = "", suffix: str = "") -> list[str]:
+        """Emits the cells as successive layers (see the module docstring); returns [output, *states]."""
+        from kport.ops.rnn_torch import emit_layer
+
+        final, offset = [], 0
+        for i, op in enumerate(self.layer_ops()):
+            cell_mask = mask if mask is None or not (self.go_backwards and i > 0) else t.line(f"torch.flip({mask}, [1])")
+            outs = emit_layer(op, t, x, states[offset:offset + op.n_states], cell_mask, w, features,
+                              prefix + self._prefix(i), f"{suffix}_cell{i}" if len(self.cells) > 1 else suffix)
+            offset += op.n_states
+            x, features = outs[0], op.units
+            final += outs[1:]
+        return [x] + final
+
+    def to_torch(self, t, xs, w, node):
+        if self.time_major:
+            raise UnsupportedLayerError("RNN with time_major=True has no PyTorch form yet")
+        roles = split_inputs(xs, node.call, self.n_states, self.kind)
+        outs = self.emit_torch(t, roles.x, roles.states, roles.mask, w, node.in_shapes[0][-1])
+        return outs if self.return_state else outs[:1]
 
     def to_onnx(self, g, xs, w, node):
         from kport.ops.rnn_onnx import reverse_time

@@ -83,7 +83,6 @@ class RecurrentOp(Op):
     n_states: ClassVar[int] = 1
     # takes the mask Keras propagates (the importer adds it as the 'tensor:mask' input)
     accepts_mask: ClassVar[bool] = True
-    no_hook = {"torch": "not written yet: the torch hooks of the recurrent family are a later slice"}
 
     units: int = 1
     activation: str = "tanh"
@@ -176,7 +175,12 @@ class RecurrentOp(Op):
             result += [s.astype(np.float32) for s in states]
         return result
 
-    # ---- ONNX -------------------------------------------------------------------
+    # ---- backends -------------------------------------------------------------------
+    def to_torch(self, t, xs, w, node):
+        from kport.ops import rnn_torch
+
+        return rnn_torch.to_torch(self, t, xs, w, node)
+
     def to_onnx(self, g, xs, w, node):
         from kport.ops import rnn_onnx  # the emission code lives beside, numpy-only imports here
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kport.errors import UnsupportedLayerError
+from kport.errors import ExportError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
 
 
@@ -19,7 +19,6 @@ from kport.ops.base import ImportContext, Op
 class TimeDistributed(Op):
     kind = "TimeDistributed"
     keras_classes = ("TimeDistributed",)
-    no_hook = {"torch": "not written yet: the torch hook needs the inner op's torch hook composed"}
 
     layer: Op | None = None
 
@@ -61,6 +60,19 @@ class TimeDistributed(Op):
         batch, steps = x.shape[:2]
         outs = self.layer.reference([x.reshape((batch * steps,) + x.shape[2:])], w)
         return [o.reshape((batch, steps) + o.shape[1:]) for o in outs]
+
+    def to_torch(self, t, xs, w, node):
+        hook = getattr(self.layer, "to_torch", None)
+        if hook is None:
+            reason = self.layer.no_hook.get("torch", "no PyTorch form yet")
+            raise ExportError(f"TimeDistributed({self.layer.kind}) cannot be exported to PyTorch: {reason}")
+        x = xs[0]
+        flat = t.line(f"{x}.reshape([-1] + list({x}.shape[2:]))")
+        in_shape = self._inner_shape(node.in_shapes[0])
+        inner_node = dataclasses.replace(node, in_shapes=[in_shape], out_shapes=self.layer.output_shapes([in_shape]),
+                                         call={})
+        return [t.line(f"{y}.reshape([{x}.shape[0], {x}.shape[1]] + list({y}.shape[1:]))")
+                for y in hook(t, [flat], w, inner_node)]
 
     def to_onnx(self, g, xs, w, node):
         shape = g.op("Shape", [xs[0]])

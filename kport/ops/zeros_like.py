@@ -16,7 +16,6 @@ _ONNX_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "int32": 6, "int64": 7, "boo
 class ZerosLike(Op):
     kind = "ZerosLike"
     keras_classes = ("ZerosLike",)
-    no_hook = {"torch": "not written yet (the mask family has no torch hooks)"}
 
     dtype: str | None = None
 
@@ -27,6 +26,10 @@ class ZerosLike(Op):
     def reference(self, xs, w):
         x = np.asarray(xs[0])
         return [np.zeros(x.shape, dtype=self.dtype or x.dtype)]
+
+    def to_torch(self, t, xs, w, node):
+        dtype = f"torch.{self.dtype}" if self.dtype else f"{xs[0]}.dtype"
+        return [t.line(f"torch.zeros_like({xs[0]}, dtype={dtype})")]
 
     def to_onnx(self, g, xs, w, node):
         zeros = g.op("ConstantOfShape", [g.op("Shape", [xs[0]])])  # float32 zeros
