@@ -37,8 +37,10 @@ def test_fit_matches_keras2(case):
     extra = {"sample_weight": sw} if spec["weights"] == "sample" else (
         {"class_weight": {int(k): v for k, v in MANIFEST["class_weight"].items()}} if spec["weights"] == "class"
         else {})
-    history = model.fit(x[:n], y[:n], epochs=spec["epochs"], batch_size=spec["batch_size"], shuffle=False,
-                        verbose=0, validation_data=(x[n:], y[n:]), **extra)
+    if spec.get("shuffle"):
+        np.random.seed(spec["seed"])  # the same batch order as Keras, which shuffles with numpy's global RNG
+    history = model.fit(x[:n], y[:n], epochs=spec["epochs"], batch_size=spec["batch_size"],
+                        shuffle=spec.get("shuffle", False), verbose=0, validation_data=(x[n:], y[n:]), **extra)
     assert set(history.history) == set(spec["history"])
     for key, expected in spec["history"].items():
         np.testing.assert_allclose(history.history[key], expected, rtol=1e-4, atol=1e-6, err_msg=f"{case}: {key}")

@@ -34,7 +34,10 @@ def batch_count(n: int, batch_size: int) -> int:
 
 
 def array_batches(n: int, batch_size: int, shuffle: bool | str) -> Iterator[np.ndarray]:
-    """Index arrays of each batch; shuffle=True permutes samples, 'batch' permutes whole batches."""
+    """Index arrays of each batch; shuffle=True permutes samples, 'batch' permutes whole batches.
+
+    Like tf.keras, each epoch shuffles a fresh `arange(n)` with numpy's global RNG.
+    """
     index = np.arange(n)
     if shuffle == "batch":
         starts = np.arange(0, n, batch_size)

@@ -91,7 +91,8 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=None, valid
                 break
         epoch_logs = model._logs()
         if val is not None and (epoch + 1) % validation_freq == 0:
-            val_logs = _evaluate_source(model, val, batch_size, validation_steps)
+            # tf.keras draws validation batches in a shuffled order too (the same numpy RNG stream)
+            val_logs = _evaluate_source(model, val, batch_size, validation_steps, shuffle)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         cbs.on_epoch_end(epoch, epoch_logs)
         if train is None and data_mod.is_sequence(x) and hasattr(x, "on_epoch_end"):
@@ -116,12 +117,13 @@ def _validation_source(model, validation_data):
     return ("arrays", model._prepare(vx, vy, vsw))
 
 
-def _evaluate_source(model, source, batch_size: int, steps: int | None) -> dict[str, float]:
+def _evaluate_source(model, source, batch_size: int, steps: int | None, shuffle: bool | str = False
+                     ) -> dict[str, float]:
     model.reset_metrics()
     kind, value = source
     if kind == "arrays":
         xs, ys, sws = value
-        for idx in data_mod.array_batches(len(xs[0]), batch_size, False):
+        for idx in data_mod.array_batches(len(xs[0]), batch_size, shuffle):
             model._test_step(model._to_torch(_take(xs, idx)), model._to_torch(_take(ys, idx)),
                              model._to_torch(_take(sws, idx)))
     else:
