@@ -23,6 +23,11 @@ class AdditiveAttention(DenseAttentionOp):
         t = np.tanh(q[..., :, None, :] + k[..., None, :, :])
         return (w["scale"] * t if self.use_scale else t).sum(axis=-1)
 
+    def scores_torch(self, t, q, k, params):
+        th = t.line(f"torch.tanh({q}.unsqueeze(-2) + {k}.unsqueeze(-3))")
+        scaled = t.line(f"{th} * {params}.scale") if self.use_scale else th
+        return t.line(f"torch.sum({scaled}, -1)")
+
     def scores_onnx(self, g, q, k, w, layer):
         t = g.op("Tanh", [g.op("Add", [g.op("Unsqueeze", [q, g.ints([-2])]), g.op("Unsqueeze", [k, g.ints([-3])])])])
         if self.use_scale:

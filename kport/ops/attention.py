@@ -43,6 +43,15 @@ class Attention(DenseAttentionOp):
             total = w["scale"] * total
         return w["concat_score_weight"] * np.tanh(total).sum(axis=-1)
 
+    def scores_torch(self, t, q, k, params):
+        if self.score_mode == "dot":
+            s = t.line(f"torch.matmul({q}, {k}.transpose(-1, -2))")
+            return t.line(f"{s} * {params}.scale") if self.use_scale else s
+        total = t.line(f"{q}.unsqueeze(-2) + {k}.unsqueeze(-3)")
+        if self.use_scale:
+            total = t.line(f"{params}.scale * {total}")
+        return t.line(f"{params}.concat_score_weight * torch.sum(torch.tanh({total}), -1)")
+
     def scores_onnx(self, g, q, k, w, layer):
         if self.score_mode == "dot":
             s = g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 2, 1])])

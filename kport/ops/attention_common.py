@@ -51,7 +51,6 @@ class DenseAttentionOp(Op):
     mask_per_input: ClassVar[bool] = True
     # the output carries the query's mask
     propagates_mask: ClassVar[bool] = True
-    no_hook = {"torch": "not written yet: the torch hooks of the attention family are a later slice"}
 
     causal: bool = False
 
@@ -92,6 +91,28 @@ class DenseAttentionOp(Op):
             out = np.where(np.asarray(r.query_mask).astype(bool)[..., None], out, 0)
         return [out.astype(np.float32), weights]
 
+    # ---- PyTorch ------------------------------------------------------------------
+    def scores_torch(self, t, q: str, k: str, params: str | None) -> str:
+        raise NotImplementedError
+
+    def to_torch(self, t, xs, w, node):
+        r = split_roles(xs, node.call, self.kind)
+        params = torch_params(t, w) if w else None
+        scores = self.scores_torch(t, r.query, r.key, params)
+        keep = None
+        if r.value_mask is not None:
+            keep = t.line(f"{r.value_mask}.to(torch.bool).unsqueeze(1)")
+        if self._causal(node.call):
+            causal = torch_causal(t, scores)
+            keep = causal if keep is None else t.line(f"{keep} & {causal}")
+        if keep is not None:
+            scores = t.line(f"torch.where({keep}, {scores}, {scores} - 1.0e9)")
+        weights = t.line(f"torch.softmax({scores}, -1)")
+        out = t.line(f"torch.matmul({weights}, {r.value})")
+        if r.query_mask is not None:
+            out = t.line(f"torch.where({r.query_mask}.to(torch.bool).unsqueeze(-1), {out}, torch.zeros_like({out}))")
+        return [out, weights]
+
     # ---- ONNX -------------------------------------------------------------------
     def scores_onnx(self, g, q: str, k: str, w: dict, layer: str) -> str:
         raise NotImplementedError
@@ -119,3 +140,34 @@ class DenseAttentionOp(Op):
             qm = g.op("Unsqueeze", [g.op("Cast", [r.query_mask], to=9), g.ints([-1])])
             out = g.op("Where", [qm, out, g.const(np.array(0, np.float32))])
         return [out, weights]
+
+
+# a module holding weights under their Keras names, for layers computed in forward lines
+TORCH_PARAMS = '''
+from typing import Dict, List
+
+
+class KerasParams(nn.Module):
+    """A layer's weights under their Keras names (the layer computes in forward lines)."""
+
+    def __init__(self, shapes: Dict[str, List[int]]):
+        super().__init__()
+        for name, shape in shapes.items():
+            self.register_parameter(name, nn.Parameter(torch.zeros(shape)))
+'''
+
+
+def torch_params(t, w: dict) -> str:
+    """Declares a KerasParams submodule holding `w` as is; returns its `self.<attr>`."""
+    from kport.exporters.torch.emitter import ParamSpec
+
+    t.helper("KerasParams", TORCH_PARAMS)
+    shapes = {k: [int(d) for d in np.shape(v)] for k, v in w.items()}
+    return t.submodule(f"KerasParams({shapes!r})", w, {k: ParamSpec(k) for k in w})
+
+
+def torch_causal(t, scores: str) -> str:
+    """The (Tq, Tv) lower-triangular keep mask of a scores tensor, as a forward variable."""
+    rows = t.line(f"torch.arange({scores}.shape[-2], device={scores}.device).unsqueeze(1)")
+    cols = t.line(f"torch.arange({scores}.shape[-1], device={scores}.device).unsqueeze(0)")
+    return t.line(f"{rows} >= {cols}")

@@ -31,7 +31,6 @@ class MultiHeadAttention(Op):
     accepts_mask: ClassVar[bool] = True
     mask_per_input: ClassVar[bool] = True
     propagates_mask: ClassVar[bool] = True
-    no_hook = {"torch": "not written yet: the torch hooks of the attention family are a later slice"}
 
     num_heads: int = 1
     key_dim: int = 1
@@ -179,6 +178,44 @@ class MultiHeadAttention(Op):
         if self.use_bias:
             out = out + w["output_bias"]
         return [out.astype(np.float32), weights]
+
+    # ---- PyTorch ----------------------------------------------------------------------
+    def to_torch(self, t, xs, w, node):
+        from kport.ops.attention_common import torch_causal, torch_params
+
+        r = self.roles(xs, node.call)
+        p = torch_params(t, w)
+
+        def project(x, name):
+            y = t.line(f"torch.einsum('btd,dnh->btnh', {x}, {p}.{name}_kernel)")
+            return t.line(f"{y} + {p}.{name}_bias") if self.use_bias else y
+
+        q = t.line(f"{project(r['query'], 'query')} * {1.0 / math.sqrt(self.key_dim)!r}")
+        k, v = project(r["key"], "key"), project(r["value"], "value")
+        scores = t.line(f"torch.einsum('bsnh,btnh->bnts', {k}, {q})")
+        parts = []
+        if r.get("query_mask") is not None:
+            parts.append(t.line(f"{r['query_mask']}.to(torch.bool).unsqueeze(1).unsqueeze(3)"))
+        for role in ("value_mask", "key_mask"):
+            if r.get(role) is not None:
+                parts.append(t.line(f"{r[role]}.to(torch.bool).unsqueeze(1).unsqueeze(2)"))
+        if r.get("attention_mask") is not None:
+            parts.append(t.line(f"{r['attention_mask']}.to(torch.bool).unsqueeze(1)"))
+        if node.call.get("use_causal_mask"):
+            parts.append(torch_causal(t, scores))
+        keep = None
+        for part in parts:
+            keep = part if keep is None else t.line(f"{keep} & {part}")
+        if keep is not None:
+            scores = t.line(f"torch.where({keep}, {scores}, {scores} - 1.0e9)")
+        weights = t.line(f"torch.softmax({scores}, -1)")
+        if keep is not None and self.zero_masked_rows and node.call.get("return_attention_scores"):
+            weights = t.line(f"torch.where({keep}, {weights}, torch.zeros_like({weights}))")
+        heads = t.line(f"torch.einsum('bnts,bsnh->btnh', {weights}, {v})")
+        out = t.line(f"torch.einsum('btnh,nho->bto', {heads}, {p}.output_kernel)")
+        if self.use_bias:
+            out = t.line(f"{out} + {p}.output_bias")
+        return [out, weights]
 
     # ---- ONNX -----------------------------------------------------------------------
     def to_onnx(self, g, xs, w, node):
