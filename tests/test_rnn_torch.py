@@ -11,7 +11,8 @@ from tests.rnn_cases import assert_close, case_paths, load_case
 
 torch = pytest.importorskip("torch")
 RNN = Path(__file__).resolve().parents[1] / "fixtures" / "rnn"
-LAYER_CASES = case_paths("rnn_*.npz") + case_paths("attn_*.npz") + case_paths("mha_*.npz")
+LAYER_CASES = (case_paths("rnn_*.npz") + case_paths("attn_*.npz") + case_paths("mha_*.npz")
+               + case_paths("convlstm_*.npz"))
 MODELS = sorted(p for p in RNN.glob("*.h5") if (RNN / f"{p.stem}.npz").exists() and "realworld" not in p.stem)
 
 

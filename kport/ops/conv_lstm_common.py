@@ -28,7 +28,6 @@ class ConvLSTMBase(Op):
     rank: ClassVar[int] = 2
     n_states: ClassVar[int] = 2
     accepts_mask: ClassVar[bool] = True
-    no_hook = {"torch": "not written yet: the torch hooks of the recurrent family are a later slice"}
 
     filters: int = 1
     kernel_size: tuple = (1,)
@@ -149,6 +148,30 @@ class ConvLSTMBase(Op):
             result += [self._from_last(s).astype(np.float32) for s in states]
         return result
 
+    # ---- PyTorch -----------------------------------------------------------------------
+    def to_torch(self, t, xs, w, node):
+        from kport.exporters.torch.emitter import ParamSpec
+        from kport.ops.rnn_torch import TORCH_ACTIVATIONS, TORCH_RECURRENT
+
+        for name in (self.activation, self.recurrent_activation):
+            if name not in TORCH_ACTIVATIONS:
+                raise ExportError(f"{self.kind} with activation '{name}' has no PyTorch form yet")
+        roles = split_inputs(xs, node.call, 2, self.kind)
+        t.helper("KerasRecurrent", TORCH_RECURRENT)  # brings keras_recurrent_activation
+        t.helper("KerasConvLSTM", TORCH_CONV_LSTM)
+        names = ["kernel", "recurrent_kernel"] + (["bias"] if self.use_bias else [])
+        chans = node.in_shapes[0][2] if self.channels_first else node.in_shapes[0][-1]
+        m = t.submodule(f"KerasConvLSTM({self.rank}, {int(chans)}, {self.filters}, {list(self.kernel_size)}, "
+                        f"{list(self.strides)}, {list(self.dilation_rate)}, {self.padding!r}, "
+                        f"{self.channels_first}, {self.activation!r}, {self.recurrent_activation!r}, "
+                        f"{self.use_bias}, {self.go_backwards}, {self.return_sequences}, "
+                        f"{self.zero_output_for_mask})", w, {n: ParamSpec(n) for n in names})
+        h0 = roles.states[0] if roles.states else "None"
+        c0 = roles.states[1] if roles.states else "None"
+        result = t.line(f"{m}({roles.x}, {h0}, {c0}, {roles.mask or 'None'})")
+        outs = [t.line(f"{result}[{i}]") for i in range(3)]
+        return outs if self.return_state else outs[:1]
+
     # ---- ONNX (unrolled, NCHW inside) -------------------------------------------------
     def to_onnx(self, g, xs, w, node):
         roles = split_inputs(xs, node.call, 2, self.kind)
@@ -215,3 +238,95 @@ class ConvLSTMBase(Op):
             y = outputs[-1] if self.channels_first else g.op("Transpose", [outputs[-1]], perm=from_nchw)
         finals = [s if self.channels_first else g.op("Transpose", [s], perm=from_nchw) for s in states]
         return [y] + (finals if self.return_state else [])
+
+
+TORCH_CONV_LSTM = '''
+class KerasConvLSTM(nn.Module):
+    \"\"\"Keras ConvLSTM1D/2D/3D with the Keras weight layout ((*k, in, 4f), (*k, f, 4f), (4f,)).\"\"\"
+
+    def __init__(self, rank: int, channels: int, filters: int, kernel: List[int], strides: List[int],
+                 dilations: List[int], padding: str, channels_first: bool, activation: str,
+                 recurrent_activation: str, use_bias: bool, go_backwards: bool, return_sequences: bool,
+                 zero_output_for_mask: bool):
+        super().__init__()
+        self.rank = rank
+        self.filters = filters
+        self.kernel_size = kernel
+        self.strides = strides
+        self.dilations = dilations
+        self.padding = padding
+        self.channels_first = channels_first
+        self.activation = activation
+        self.recurrent_activation = recurrent_activation
+        self.go_backwards = go_backwards
+        self.return_sequences = return_sequences
+        self.zero_output_for_mask = zero_output_for_mask
+        self.kernel = nn.Parameter(torch.zeros(kernel + [channels, 4 * filters]))
+        self.recurrent_kernel = nn.Parameter(torch.zeros(kernel + [filters, 4 * filters]))
+        self.bias = nn.Parameter(torch.zeros(4 * filters)) if use_bias else None
+        # (*k, in, out) -> (out, in, *k); channels_last frames -> channels_first and back
+        self.to_oik = [rank + 1, rank] + list(range(rank))
+        self.to_first = [0, rank + 1] + list(range(1, rank + 1))
+        self.to_last = [0] + list(range(2, rank + 2)) + [1]
+
+    def conv(self, x: torch.Tensor, w: torch.Tensor, strides: List[int], dilations: List[int], same: bool,
+             bias: Optional[torch.Tensor]) -> torch.Tensor:
+        if same:  # TF 'same': the odd pad at the end, computed from the size
+            pads: List[int] = []
+            for i in range(self.rank - 1, -1, -1):
+                size = x.shape[2 + i]
+                out = (size + strides[i] - 1) // strides[i]
+                total = max((out - 1) * strides[i] + (self.kernel_size[i] - 1) * dilations[i] + 1 - size, 0)
+                pads += [total // 2, total - total // 2]
+            x = F.pad(x, pads)
+        w = w.permute(self.to_oik)
+        if self.rank == 1:
+            return F.conv1d(x, w, bias, strides, 0, dilations)
+        if self.rank == 2:
+            return F.conv2d(x, w, bias, strides, 0, dilations)
+        return F.conv3d(x, w, bias, strides, 0, dilations)
+
+    def forward(self, x: torch.Tensor, h0: Optional[torch.Tensor], c0: Optional[torch.Tensor],
+                mask: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        b, steps = x.shape[0], x.shape[1]
+        frames = x.reshape([b * steps] + list(x.shape[2:]))
+        if not self.channels_first:
+            frames = frames.permute(self.to_first)
+        xp = self.conv(frames, self.kernel, self.strides, self.dilations, self.padding == "same", self.bias)
+        xp = xp.reshape([b, steps] + list(xp.shape[1:]))
+        ones = [1] * self.rank
+        if self.go_backwards:
+            xp = torch.flip(xp, [1])
+            if mask is not None:
+                mask = torch.flip(mask, [1])
+        zeros = torch.zeros([b, self.filters] + list(xp.shape[3:]), dtype=x.dtype, device=x.device)
+        h = zeros if h0 is None else (h0 if self.channels_first else h0.permute(self.to_first))
+        c = zeros if c0 is None else (c0 if self.channels_first else c0.permute(self.to_first))
+        prev = zeros
+        f = self.filters
+        outputs: List[torch.Tensor] = []
+        for t in range(steps):
+            z = xp[:, t] + self.conv(h, self.recurrent_kernel, ones, ones, True, None)
+            i = keras_recurrent_activation(z[:, :f], self.recurrent_activation)
+            g = keras_recurrent_activation(z[:, f:2 * f], self.recurrent_activation)
+            c_new = g * c + i * keras_recurrent_activation(z[:, 2 * f:3 * f], self.activation)
+            o = keras_recurrent_activation(z[:, 3 * f:], self.recurrent_activation)
+            out = o * keras_recurrent_activation(c_new, self.activation)
+            h_new = out
+            if mask is not None:
+                m = mask[:, t].to(torch.bool).reshape([b] + [1] * (self.rank + 1))
+                h_new = torch.where(m, h_new, h)
+                c_new = torch.where(m, c_new, c)
+                out = torch.where(m, out, zeros if self.zero_output_for_mask else prev)
+            h, c, prev = h_new, c_new, out
+            outputs.append(out)
+        if self.return_sequences:
+            y = torch.stack(outputs, 1)
+            if not self.channels_first:
+                y = y.permute([0, 1] + list(range(3, self.rank + 3)) + [2])
+        else:
+            y = prev if self.channels_first else prev.permute(self.to_last)
+        if not self.channels_first:
+            h, c = h.permute(self.to_last), c.permute(self.to_last)
+        return y, h, c
+'''
