@@ -305,3 +305,65 @@ def test_implicit_masks_reach_mask_consumers(tmp_path):
     np.testing.assert_allclose(load_model(str(tmp_path / "masked.h5")).predict(ids), model.predict(ids), rtol=1e-6)
     model.compile("adam", "binary_crossentropy")
     model.fit(ids, np.array([0, 1]), epochs=2, verbose=0)
+
+
+def test_configs_round_trip():
+    layer = Dense(3, activation="relu", use_bias=False, name="d")
+    config = layer.get_config()
+    assert config["units"] == 3 and config["activation"] == "relu" and config["use_bias"] is False
+    again = Dense.from_config(config)
+    assert again.op == layer.op and again.name == "d"
+    model = Sequential([Dense(4, input_dim=3), Dense(2)])
+    clone = Sequential.from_config(model.get_config())
+    assert isinstance(clone, Sequential) and clone.count_params() == model.count_params()
+    a = Input(shape=(3,))
+    functional = Model(a, Dense(2)(Dense(4)(a)))
+    rebuilt = Model.from_config(functional.get_config())
+    assert rebuilt.count_params() == functional.count_params()
+
+
+def test_ops_without_a_torch_hook_say_so():
+    from dataclasses import dataclass
+
+    from kport.errors import UnsupportedLayerError
+    from kport.ops.base import Op
+
+    @dataclass
+    class NoTorchForm(Op):  # a test-only op outside the registry, with no to_torch hook
+        kind = "NoTorchForm"
+
+        def reference(self, xs, w):
+            return [xs[0]]
+
+    class NoTorchLayer(keras.layers.OpLayer):
+        op_class = NoTorchForm
+
+    model = Sequential([Dense(2, input_dim=2), NoTorchLayer()])
+    with pytest.raises(UnsupportedLayerError, match="cannot run NoTorchForm"):
+        model.predict(np.zeros((1, 2)))
+
+
+def test_recurrent_layers_wrappers_and_masks_train_and_match_the_reference():
+    import kport
+    from kport.keras.layers import GRU, LSTM, Bidirectional, Embedding, TimeDistributed
+
+    np.random.seed(0)
+    model = Sequential([Embedding(30, 8, mask_zero=True, input_length=6),
+                        Bidirectional(LSTM(5, return_sequences=True)), TimeDistributed(Dense(3)), GRU(2),
+                        Dense(1, activation="sigmoid")])
+    assert model.output_shape == (None, 1) and model.layers[1].output_shape == (None, 6, 10)
+    ids = np.random.randint(1, 30, (16, 6))
+    ids[:, 4:] = 0  # padding the masks must hide
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(ids, np.random.randint(0, 2, 16), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    graph = model.to_ir()
+    assert sum("tensor:mask" in n.call for n in graph.nodes) == 2  # the Bidirectional and the GRU
+    np.testing.assert_allclose(kport.run(graph, [ids.astype("float32")])[0], model.predict(ids), rtol=1e-4,
+                               atol=1e-6)
+    # masked steps change nothing: a different embedding for the padding id gives the same outputs
+    before = model.predict(ids)
+    table = model.layers[0].get_weights()[0]
+    table[0] = 5.0
+    model.layers[0].set_weights([table])
+    np.testing.assert_allclose(model.predict(ids), before, rtol=1e-5, atol=1e-6)

@@ -209,8 +209,14 @@ class OpLayer(Layer):
         from kport.exporters.torch.codegen import emit
         from kport.runtime.torch_backend import build_module
 
+        from kport.errors import ExportError, UnsupportedLayerError
+
         graph = self._one_node_graph(in_shapes, dtypes, call)
-        module = build_module(graph)
+        try:
+            module = build_module(graph)
+        except ExportError as err:
+            raise UnsupportedLayerError(f"kport.keras cannot run {self.op.kind} yet: {err}", layer=self.name,
+                                        hint="the op needs a PyTorch hook (to_torch) in kport/ops/") from err
         if self._primary is None:
             params: dict[str, list] = {}
             for sub in emit(graph).submodules:
@@ -381,7 +387,7 @@ def build_op(op_class: type[Op], class_name: str, kwargs: dict, name: str) -> tu
     from kport.importers.keras1_legacy import normalize_layer
 
     ctx = ImportContext(layer=name, keras_major=2, flavor="tf.keras")
-    config = {k: _activation_name(v) if k in ("activation", "recurrent_activation") else v
+    config = {k: _activation_name(v) if k in ("activation", "recurrent_activation") else _layer_spec(v)
               for k, v in kwargs.items()}
     _, config = normalize_layer(class_name, dict(config), ctx)
     extras = {k: config.pop(k) for k in list(config)
@@ -395,6 +401,13 @@ def build_op(op_class: type[Op], class_name: str, kwargs: dict, name: str) -> tu
 @functools.lru_cache(maxsize=1)
 def _known_keywords() -> frozenset:
     return frozenset(signatures.known_keywords())
+
+
+def _layer_spec(value: Any) -> Any:
+    """Wrapped layers (Bidirectional(LSTM(...)), TimeDistributed(Dense(...))) as Keras config dicts."""
+    if isinstance(value, OpLayer):
+        return {"class_name": value.keras_class or value.op.kind, "config": value.get_config()}
+    return value
 
 
 def _activation_name(value: Any) -> Any:

@@ -230,3 +230,11 @@ class Model(Network, Trainer, Layer):
         from kport.keras.engine.saving import model_config
 
         return model_config(self)["config"]
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> "Model":
+        """A freshly initialized model from `get_config()` (a Sequential's layer list or a Functional config)."""
+        from kport.keras.engine.saving import model_from_config
+
+        class_name = "Sequential" if cls.__name__ == "Sequential" or "input_layers" not in config else "Functional"
+        return model_from_config({"class_name": class_name, "config": config})

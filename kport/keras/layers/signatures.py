@@ -60,6 +60,8 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "PReLU": ("alpha_initializer", "alpha_regularizer", "alpha_constraint", "shared_axes"),
     "Masking": ("mask_value",),
     "Rescaling": ("scale", "offset"),
+    "Bidirectional": ("layer", "merge_mode", "weights", "backward_layer"),
+    "TimeDistributed": ("layer",),
     # Keras 1 names
     "Convolution1D": ("nb_filter", "filter_length", "init", "activation"),
     "Convolution2D": ("nb_filter", "nb_row", "nb_col", "init", "activation"),
@@ -80,7 +82,8 @@ ENGINE_KEYWORDS = {"activity_regularizer", "alpha", "p", "sigma", "length", "ini
                    # Keras 2.x/3 settings with no effect on the forward computation kport runs
                    "synchronized", "quantization_config", "renorm", "renorm_clipping", "renorm_momentum",
                    "virtual_batch_size", "adjustment", "fused", "lora_rank", "lora_alpha", "sparse", "ragged",
-                   "seed", "embeddings_constraint", "activity_regularizer", "input_dim", "input_length"}
+                   "seed", "embeddings_constraint", "activity_regularizer", "input_dim", "input_length",
+                   "layer", "backward_layer"}
 
 
 def positional_names(class_name: str, kind: str, fields: list[str]) -> tuple[str, ...]:
