@@ -16,7 +16,7 @@ import kport
 from layer_harness import assert_close, run_onnx
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfop"
-CASES = ["binary", "unary", "shapes", "slicing", "mixed"]
+CASES = ["binary", "unary", "shapes", "slicing", "more", "mixed"]
 FILES = [(c, ext) for c in CASES for ext in ("h5", "keras") if (FIXTURES / f"{c}.{ext}").exists()]
 
 
@@ -84,3 +84,17 @@ def test_written_h5_runs_in_tf_keras(case, tmp_path):
     model = tf_keras.models.load_model(str(tmp_path / f"{case}.h5"), compile=False)
     out = model(xs if len(xs) > 1 else xs[0], training=False)
     _check([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])], ys, f"{case} tf_keras")
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("case", CASES)
+def test_torchscript_matches_tf_keras(case):
+    torch = pytest.importorskip("torch")
+    from kport.runtime.torch_backend import build_module
+
+    graph, xs, ys = _case(case)
+    scripted = torch.jit.script(build_module(graph))
+    with torch.no_grad():
+        out = scripted(*[torch.from_numpy(np.ascontiguousarray(x)) for x in xs])
+    out = out if isinstance(out, tuple) else (out,)
+    _check([o.numpy() for o in out], ys, f"{case} torchscript")
