@@ -190,3 +190,24 @@ def test_training_resumes_exactly_from_a_saved_h5(tmp_path, optimizer):
         loaded.train_on_batch(X, y)
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_load_weights_of_a_keras_nested_model(tmp_path):
+    pytest.importorskip("tensorflow")
+    tf_keras = pytest.importorskip("tf_keras")
+
+    def build(lib):
+        inner = lib.models.Sequential([lib.layers.Dense(5, activation="relu", input_shape=(4,), name="enc_1"),
+                                       lib.layers.Dense(3, name="enc_2")], name="encoder")
+        x = lib.layers.Input(shape=(4,), name="x")
+        return lib.models.Model(x, lib.layers.Dense(2, name="head")(inner(x)), name="outer")
+
+    import kport.keras as keras
+
+    ref = build(tf_keras)
+    path = str(tmp_path / "nested_weights.h5")
+    ref.save_weights(path)
+    ours = build(keras)
+    ours.load_weights(path)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X, verbose=0), rtol=1e-5, atol=1e-6)

@@ -212,10 +212,19 @@ def load_weights(model, filepath, by_name: bool = False, skip_mismatch: bool = F
     with_weights = [(n, a) for n, a in saved if a]
     targets = [layer for layer in layers if layer.weights]
     if len(with_weights) != len(targets):
+        if _has_nested_models(model):
+            # Keras writes a nested model as one group: kport's importer splits it onto the inner layers
+            return _load_other_layout(model, path)
         raise ValueError(f"You are trying to load a weight file containing {len(with_weights)} layers into a model "
                          f"with {len(targets)} layers.")
     for layer, (_, arrays) in zip(targets, with_weights):
         _assign(layer, arrays, skip_mismatch)
+
+
+def _has_nested_models(model) -> bool:
+    from kport.keras.engine.training import Model
+
+    return any(isinstance(layer, Model) for layer in model.layers)
 
 
 def _assign(layer, arrays: list, skip_mismatch: bool) -> None:
