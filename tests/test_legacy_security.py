@@ -226,3 +226,14 @@ def test_corrupted_pickles_fail_cleanly(tmp_path):
             pass
 
     check()
+
+
+@pytest.mark.parametrize("payload", [
+    _global("builtins", "bytearray", ()).replace(b"(tR", b"(I99999999999999\ntR"),
+    b"cnumpy\nndarray\n((I100000\nI100000\nI100000\ntVf8\ntR.",
+])
+def test_absurd_allocations_are_refused(tmp_path, payload):
+    path = tmp_path / "big.pkl"
+    path.write_bytes(payload)
+    with pytest.raises(UnsafeContentError, match="asks for a"):
+        safe_unpickle.load_all(str(path))

@@ -42,9 +42,24 @@ DENIED_NAMES = {"system", "popen", "eval", "exec", "execfile", "compile", "__imp
                 "__builtins__", "__getattribute__", "__class__"}
 MODULE_ALIASES = {"numpy._core": "numpy.core", "__builtin__": "builtins", "copy_reg": "copyreg",
                   "exceptions": "builtins"}
+# a pickle may ask for an allocation of any size: refuse the absurd ones instead of exhausting memory
+MAX_ALLOCATION = 1 << 34  # 16 GiB
+
+
+def _sized(cls):
+    """bytes / bytearray that refuse an integer size beyond MAX_ALLOCATION."""
+    def make(*args):
+        if args and isinstance(args[0], int) and args[0] > MAX_ALLOCATION:
+            raise UnsafeContentError(f"the pickle asks for a {args[0]}-byte {cls.__name__}")
+        return cls(*args)
+
+    return make
+
+
 SAFE_BUILTINS = {"object": object, "set": set, "frozenset": frozenset, "slice": slice, "complex": complex,
-                 "bytearray": bytearray, "list": list, "dict": dict, "tuple": tuple, "int": int, "float": float,
-                 "str": str, "bool": bool, "bytes": bytes, "long": int, "unicode": str, "range": range}
+                 "bytearray": _sized(bytearray), "list": list, "dict": dict, "tuple": tuple, "int": int,
+                 "float": float, "str": str, "bool": bool, "bytes": _sized(bytes), "long": int, "unicode": str,
+                 "range": range}
 NUMPY_SCALAR_TYPES = {"float16", "float32", "float64", "float128", "longdouble", "int8", "int16", "int32", "int64",
                       "uint8", "uint16", "uint32", "uint64", "bool_", "complex64", "complex128", "intc", "intp",
                       "float_", "int_", "longlong", "ulonglong", "object_", "str_", "bytes_"}
@@ -113,11 +128,35 @@ def stub_path(obj: Any) -> str | None:
 
 
 # ---- safe re-implementations of the reconstructors pickles name ---------------------
+class _NdarrayGlobal:
+    """What the global `numpy.ndarray` loads as: the class argument of `_reconstruct`, or a sized constructor."""
+
+    def __call__(self, shape, dtype=float, *args):
+        return _new_array(shape, dtype, *args)
+
+    def __repr__(self):
+        return "numpy.ndarray"
+
+
+NDARRAY = _NdarrayGlobal()
+
+
 def _reconstruct(cls, shape, dtype):
-    if cls is not np.ndarray:
+    if cls is not NDARRAY and cls is not np.ndarray:
         raise UnsafeContentError(f"numpy array subclass {cls!r} is not loaded",
                                  hint="only plain numpy arrays are read from pickles")
-    return np.ndarray.__new__(np.ndarray, shape, dtype)
+    return _new_array(shape, dtype)
+
+
+def _new_array(shape, dtype=float, *args):
+    # numpy.ndarray(shape, dtype) allocates at once: check the size first
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in dims):
+        raise UnsafeContentError(f"array shape {shape!r} is not a shape")
+    nbytes = int(np.prod([int(d) for d in dims], dtype=object) or 0) * np.dtype(dtype).itemsize
+    if nbytes > MAX_ALLOCATION:
+        raise UnsafeContentError(f"the pickle asks for a {nbytes}-byte array")
+    return np.ndarray.__new__(np.ndarray, dims, dtype, *args)
 
 
 def _scalar(dtype, data=None):
@@ -188,7 +227,7 @@ NUMPY_FUNCTIONS = {
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy.core.multiarray", "scalar"): _scalar,
     ("numpy.core.numeric", "_frombuffer"): _frombuffer,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): NDARRAY,
     ("numpy", "dtype"): np.dtype,
     ("numpy.core.multiarray", "dtype"): np.dtype,
 }
