@@ -322,3 +322,18 @@ def test_custom_loss_and_metric_written_with_the_backend():
     assert mp == pytest.approx(pred.mean(), rel=1e-5)
     assert mae == pytest.approx(np.abs(pred - y).mean(), rel=1e-5)
     model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_precision_and_recall_stream_over_batches():
+    y_true = np.array([[1], [0], [1], [1], [0], [0]], "float32")
+    y_pred = np.array([[0.9], [0.8], [0.2], [0.7], [0.1], [0.4]], "float32")
+    precision, recall = metrics.Precision(), metrics.Recall()
+    for m in (precision, recall):
+        m.update_state(y_true[:3], y_pred[:3])
+        m.update_state(y_true[3:], y_pred[3:])
+    assert precision.result() == pytest.approx(2 / 3) and recall.result() == pytest.approx(2 / 3)
+    model = _classifier()
+    model.compile("sgd", "categorical_crossentropy", metrics=[metrics.Precision(name="p"), "accuracy"])
+    x, y, _ = _blobs(30)
+    assert model.metrics_names == ["loss", "p", "accuracy"]
+    model.fit(x, y, epochs=1, verbose=0)

@@ -139,6 +139,73 @@ def _wrapper(fn: Callable, class_name: str, default_name: str):
     return type(class_name, (MeanMetricWrapper,), {"__init__": __init__})
 
 
+class _Confusion(Metric):
+    """Streams true/false positives/negatives at a threshold (tf.keras's confusion-matrix metrics)."""
+
+    def __init__(self, thresholds: float | None = None, name: str | None = None, class_id: int | None = None,
+                 dtype: str | None = None):
+        super().__init__(name)
+        self.threshold = 0.5 if thresholds is None else float(thresholds)
+        self.class_id = class_id
+        self.reset_states()
+
+    def reset_states(self) -> None:
+        self.tp = self.fp = self.fn = self.tn = 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = K.as_tensor(y_pred).detach().double()
+        y_true = K.as_tensor(y_true).detach().double().reshape(y_pred.shape)
+        if self.class_id is not None:
+            y_pred, y_true = y_pred[..., self.class_id], y_true[..., self.class_id]
+        pred = y_pred > self.threshold
+        true = y_true > 0.5
+        w = 1.0
+        if sample_weight is not None:
+            w = K.as_tensor(sample_weight).double()
+            while w.dim() < pred.dim():
+                w = w.unsqueeze(-1)
+            w = w.expand(pred.shape)
+        ones = pred.double() * 0 + 1
+        self.tp += float(((pred & true) * ones * w).sum())
+        self.fp += float(((pred & ~true) * ones * w).sum())
+        self.fn += float(((~pred & true) * ones * w).sum())
+        self.tn += float(((~pred & ~true) * ones * w).sum())
+
+
+class Precision(_Confusion):
+    """tp / (tp + fp) of predictions above the threshold."""
+
+    def result(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+
+class Recall(_Confusion):
+    """tp / (tp + fn) of predictions above the threshold."""
+
+    def result(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+
+class TruePositives(_Confusion):
+    def result(self) -> float:
+        return self.tp
+
+
+class FalsePositives(_Confusion):
+    def result(self) -> float:
+        return self.fp
+
+
+class FalseNegatives(_Confusion):
+    def result(self) -> float:
+        return self.fn
+
+
+class TrueNegatives(_Confusion):
+    def result(self) -> float:
+        return self.tn
+
+
 Accuracy = _wrapper(accuracy, "Accuracy", "accuracy")
 BinaryAccuracy = _wrapper(binary_accuracy, "BinaryAccuracy", "binary_accuracy")
 CategoricalAccuracy = _wrapper(categorical_accuracy, "CategoricalAccuracy", "categorical_accuracy")
