@@ -11,6 +11,7 @@ from kport.exporters.onnx.opt.cleanup import remove_noops
 from kport.exporters.onnx.opt.const_fold import fold_constants
 from kport.exporters.onnx.opt.fold_affine import fold_conv_affine
 from kport.exporters.onnx.opt.gemm import fuse_gemm
+from kport.exporters.onnx.opt.pad_fold import fold_pad_into_conv
 from kport.exporters.onnx.opt.transpose import push_transposes
 from kport.exporters.onnx.passes import optimize, remove_dead
 
@@ -172,6 +173,30 @@ def test_conv_affine_skips_shared_output():
     a = g.op("Mul", [y, g.const(rand(3, 1, 1))])
     out = g.op("Add", [a, y])
     assert not fold_conv_affine(g, {out})
+
+
+def test_zero_pad_folds_into_conv_through_the_layout_transpose():
+    g = OnnxGraph(17)
+    y = g.op("Pad", ["x", g.ints([0, 3, 2, 0, 0, 1, 3, 0])])  # ZeroPadding2D on NHWC
+    y = g.op("Transpose", [y], perm=NHWC_TO_NCHW)
+    y = g.op("Conv", [y, g.const(rand(4, 3, 3, 3), "k")], strides=[2, 2], pads=[1, 0, 0, 1])
+    out = g.op("Relu", [y])
+    feeds = {"x": rand(2, 9, 8, 3)}
+    g2 = assert_same_function(g, lambda h: (fold_pad_into_conv(h, {out}), remove_dead(h, {out})), feeds, [out])
+    assert ops(g2) == ["Transpose", "Conv", "Relu"]
+    assert g2.nodes[1].attrs["pads"] == [4, 2, 1, 4]
+
+
+def test_pads_that_are_not_conv_padding_stay():
+    g = OnnxGraph(17)
+    a = g.op("Pad", ["x", g.ints([0, 1, 0, 0, 0, 0, 0, 0])])  # pads channels
+    a = g.op("Conv", [a, g.const(rand(2, 4, 1, 1), "k1")])
+    b = g.op("Pad", ["x", g.ints([0, 0, 1, 1, 0, 0, 1, 1]), g.const(np.array(1.0, np.float32))])  # value 1
+    b = g.op("Conv", [b, g.const(rand(2, 3, 1, 1), "k2")], auto_pad="VALID")
+    c = g.op("Pad", ["x", g.ints([0, 0, 1, 1, 0, 0, 1, 1])])
+    c = g.op("Conv", [c, g.const(rand(2, 3, 3, 3), "k3")], auto_pad="SAME_UPPER")
+    assert not fold_pad_into_conv(g, {a, b, c})
+    assert ops(g).count("Pad") == 3
 
 
 def test_constant_folding_numpy_and_reference_ops():

@@ -11,6 +11,7 @@ from kport.exporters.onnx.opt.cleanup import remove_noops
 from kport.exporters.onnx.opt.const_fold import fold_constants
 from kport.exporters.onnx.opt.fold_affine import fold_conv_affine
 from kport.exporters.onnx.opt.gemm import fuse_gemm
+from kport.exporters.onnx.opt.pad_fold import fold_pad_into_conv
 from kport.exporters.onnx.opt.transpose import push_transposes
 
 _MAX_ROUNDS = 8
@@ -30,6 +31,7 @@ def optimize(g: OnnxGraph, keep: set[str], input_ranks: dict[str, int] | None = 
         changed |= remove_noops(g, keep)
         changed |= push_transposes(g, keep)
         changed |= fold_conv_affine(g, keep)
+        changed |= fold_pad_into_conv(g, keep)
         if not changed:
             break
     fuse_gemm(g, keep, input_ranks or {})
