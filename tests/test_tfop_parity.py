@@ -16,7 +16,7 @@ import kport
 from layer_harness import assert_close, run_onnx
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfop"
-CASES = ["binary", "unary", "shapes", "slicing", "more", "mixed"]
+CASES = ["binary", "unary", "shapes", "slicing", "more", "mixed", "nested"]
 FILES = [(c, ext) for c in CASES for ext in ("h5", "keras") if (FIXTURES / f"{c}.{ext}").exists()]
 
 
@@ -68,7 +68,7 @@ def test_written_h5_reads_back_in_kport(case, tmp_path):
     graph, xs, ys = _case(case)
     write_h5(graph, tmp_path / f"{case}.h5")
     again = kport.load(str(tmp_path / f"{case}.h5"))
-    assert [again.layers[n.layer].op for n in again.nodes] == [graph.layers[n.layer].op for n in graph.nodes]
+    assert {k: v.op for k, v in again.layers.items()} == {k: v.op for k, v in graph.layers.items()}
     _check(kport.run(again, xs), ys, f"{case} kport-written h5")
 
 

@@ -167,3 +167,11 @@ def test_tf_binary_ops_written_for_keras3_run_in_keras3(tmp_path):
     graph, xs, ys = _keras3_spellable_binary()
     write_keras(graph, tmp_path / "out.keras")
     _check(keras.models.load_model(str(tmp_path / "out.keras"), compile=False)(xs), ys, "Keras 3")
+
+
+def test_second_call_with_other_arguments_is_refused(tmp_path):
+    layer = _tf_op("tf.math.add", "math.add", ["x", 0, 0, {"y": 1.0}])
+    layer["inbound_nodes"].append(["tf.math.add", 0, 0, {"y": 2.0}])
+    with pytest.raises(UnsupportedLayerError, match="called twice with different arguments") as err:
+        kport.load(_tf_keras_json(tmp_path, layer))
+    assert err.value.layer == "tf.math.add"
