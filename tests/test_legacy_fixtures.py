@@ -128,16 +128,13 @@ def _h5_cases():
 @pytest.mark.parametrize("backend", ["numpy", "onnxruntime", "torch"])
 @pytest.mark.parametrize("folder,case,fname,weights,arch", _h5_cases())
 def test_layout_channels_last_matches_theano(folder, case, fname, weights, arch, backend):
-    from kport.ir.layout import channels_last_axes
-
     graph = _load(str(folder / fname), None, layout="channels_last")
     inputs, outputs = _expected(folder, case)
-    inputs = [np.transpose(x, channels_last_axes(x.ndim)) if s.name in graph.moved_inputs else x
+    inputs = [np.transpose(x, graph.moved_axes[s.name]) if s.name in graph.moved_inputs else x
               for x, s in zip(inputs, graph.inputs)]
-    outputs = [np.transpose(y, channels_last_axes(y.ndim)) if t in graph.moved_outputs else y
+    outputs = [np.transpose(y, graph.moved_axes[t]) if t in graph.moved_outputs else y
                for y, t in zip(outputs, graph.outputs)]
-    if case.endswith(("_th", "_cf")) and not case.startswith(("timedistributed", "convlstm")):
-        # a channels_first model: its input really moved (image sequences keep theirs: not moved yet)
+    if case.endswith(("_th", "_cf")):  # a channels_first model (images or image sequences): its input moved
         assert graph.moved_inputs, f"{fname}: no input moved to channels_last"
         assert all(getattr(layer.op, "data_format", "channels_last") == "channels_last"
                    for layer in graph.layers.values()
