@@ -22,9 +22,9 @@ def write_keras(graph: Graph, path) -> None:
     """
     import h5py
 
-    from kport.exporters.keras.lowering import lower_for_keras3
+    from kport.exporters.keras.lowering import lower_activations
 
-    graph = lower_for_keras3(graph)
+    graph = lower_activations(graph, "keras3")
     config, order = functional_config(graph)
     document = {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
                 "registered_name": "Functional", "build_config": {"input_shape": None}, "compile_config": None}
