@@ -367,3 +367,45 @@ def test_recurrent_layers_wrappers_and_masks_train_and_match_the_reference():
     table[0] = 5.0
     model.layers[0].set_weights([table])
     np.testing.assert_allclose(model.predict(ids), before, rtol=1e-5, atol=1e-6)
+
+
+def _seq2seq():
+    from kport.keras.layers import LSTM
+
+    np.random.seed(0)
+    enc_in = Input(shape=(None, 6))
+    _, h, c = LSTM(8, return_state=True)(enc_in)
+    dec_in = Input(shape=(None, 5))
+    dec_seq = LSTM(8, return_sequences=True)(dec_in, initial_state=[h, c])
+    return Model([enc_in, dec_in], Dense(5, activation="softmax")(dec_seq))
+
+
+def test_keyword_tensors_seq2seq_initial_state(tmp_path):
+    import kport
+    from kport.keras.models import load_model
+
+    model = _seq2seq()
+    xe = np.random.rand(4, 7, 6).astype("float32")
+    xd = np.random.rand(4, 3, 5).astype("float32")
+    graph = model.to_ir()
+    assert [n.call for n in graph.nodes][1] == {"tensor:initial_state": [1, 2]}
+    np.testing.assert_allclose(kport.run(graph, [xe, xd])[0], model.predict([xe, xd]), rtol=1e-5, atol=1e-6)
+    model.compile("rmsprop", "categorical_crossentropy")
+    model.fit([xe, xd], np.eye(5)[np.random.randint(0, 5, (4, 3))], epochs=2, verbose=0)
+    path = str(tmp_path / "s2s.h5")
+    model.save(path)
+    np.testing.assert_array_equal(load_model(path).predict([xe, xd]), model.predict([xe, xd]))
+
+
+@pytest.mark.slow
+def test_tf_keras_runs_a_saved_seq2seq(tmp_path):
+    pytest.importorskip("tensorflow")
+    tf_keras = pytest.importorskip("tf_keras")
+
+    model = _seq2seq()
+    path = str(tmp_path / "s2s.h5")
+    model.save(path)
+    xe = np.random.rand(2, 7, 6).astype("float32")
+    xd = np.random.rand(2, 3, 5).astype("float32")
+    theirs = tf_keras.models.load_model(path, compile=False)
+    np.testing.assert_allclose(theirs.predict([xe, xd], verbose=0), model.predict([xe, xd]), rtol=1e-4, atol=1e-6)

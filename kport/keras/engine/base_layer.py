@@ -174,19 +174,33 @@ class Layer:
 
     def _call_symbolic(self, inputs, kwargs: dict):
         xs = flatten(inputs)
+        tensor_kwargs: dict = {}
+        extra: list = []
+        for key, value in kwargs.items():
+            if is_symbolic(value):  # keyword tensors (initial_state=, mask=) become node inputs too
+                flat = flatten(value)
+                start = len(xs) + len(extra)
+                tensor_kwargs[key] = (list(range(start, start + len(flat))), isinstance(value, (list, tuple)))
+                extra.extend(flat)
+        kwargs = {k: v for k, v in kwargs.items() if k not in tensor_kwargs}
         shapes = [tuple(x.shape) for x in xs]
         self._maybe_build(shapes)
-        out_shapes = self.compute_output_shape(shapes[0] if len(shapes) == 1 else shapes)
+        out_shapes = self._symbolic_output_shapes(shapes, [tuple(x.shape) for x in extra])
         many = isinstance(out_shapes, list) or (isinstance(out_shapes, tuple) and out_shapes
                                                 and isinstance(out_shapes[0], (tuple, list)))
         out_shapes = list(out_shapes) if many else [out_shapes]
         k = len(self._inbound_nodes)
         outs = [KerasTensor(tuple(s), xs[0].dtype if xs else "float32", f"{self.name}/{k}:{j}",
                             (self, k, j)) for j, s in enumerate(out_shapes)]
-        node = Node(self, xs, outs, dict(kwargs), single_input=not isinstance(inputs, list))
+        node = Node(self, xs + extra, outs, dict(kwargs), single_input=not isinstance(inputs, list), n_main=len(xs),
+                    tensor_kwargs=tensor_kwargs)
         self._propagate_masks(node)
         self._inbound_nodes.append(node)
         return outs if many else outs[0]
+
+    def _symbolic_output_shapes(self, shapes: list[tuple], kwarg_shapes: list[tuple]):
+        """Output shape(s) of a symbolic call; keyword tensors do not change them for a custom layer."""
+        return self.compute_output_shape(shapes[0] if len(shapes) == 1 else shapes)
 
     def _propagate_masks(self, node: Node) -> None:
         """Sets the implicit masks of a symbolic call (custom layers drop them, as `supports_masking=False`)."""
@@ -213,7 +227,10 @@ class Layer:
             kwargs["training"] = training
         if mask is not None:
             kwargs["mask"] = mask
-        out = self.call(xs[0] if node.single_input and len(xs) == 1 else xs, **self._call_kwargs(kwargs))
+        for key, (positions, as_list) in node.tensor_kwargs.items():
+            kwargs[key] = [xs[p] for p in positions] if as_list else xs[positions[0]]
+        main = xs[:node.n_main]
+        out = self.call(main[0] if node.single_input and len(main) == 1 else main, **self._call_kwargs(kwargs))
         return list(out) if isinstance(out, (list, tuple)) else [out]
 
     # ---- introspection --------------------------------------------------------------

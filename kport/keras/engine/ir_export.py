@@ -68,7 +68,7 @@ def _emit(model, graph, names: dict, calls: dict, scope: tuple, tensor_name, tra
         k = calls.get(layer.name, 0)
         calls[layer.name] = k + 1
         outs = [tensor_name(layer.name, k, j) for j in range(len(node.outputs))]
-        graph.nodes.append(Node(layer.name, ins, outs))
+        graph.nodes.append(Node(layer.name, ins, outs, node.call_record()))
         for t, out in zip(node.outputs, outs):
             names[id(t)] = out
             graph.tensors[out] = TensorSpec(out, tuple(t.shape), t.dtype)
@@ -94,9 +94,14 @@ def from_graph(graph, with_weights: bool = True):
     else:
         tensors = {spec.name: Input(batch_shape=spec.shape, name=spec.name, dtype=spec.dtype) for spec in graph.inputs}
         for node in graph.nodes:
-            xs = [tensors[t] for t in node.inputs]
+            keyword = {k[len("tensor:"):]: [p for p in v if p is not None] for k, v in node.call.items()
+                       if k.startswith("tensor:")}
+            taken = {p for positions in keyword.values() for p in positions}
+            xs = [tensors[t] for i, t in enumerate(node.inputs) if i not in taken]
+            kwargs = {k: ([tensors[node.inputs[p]] for p in v] if k != "mask" else tensors[node.inputs[v[0]]])
+                      for k, v in keyword.items() if v}
             many = len(xs) > 1 or getattr(graph.layers[node.layer].op, "takes_list", False)
-            out = made[node.layer](xs if many else xs[0], **_call_kwargs(node.call))
+            out = made[node.layer](xs if many else xs[0], **kwargs, **_call_kwargs(node.call))
             for name, t in zip(node.outputs, out if isinstance(out, list) else [out]):
                 tensors[name] = t
         model = Model([tensors[s.name] for s in graph.inputs] if len(graph.inputs) > 1 else tensors[graph.inputs[0].name],

@@ -238,7 +238,7 @@ class OpLayer(Layer):
             spec = TensorSpec(f"input_{i}", shape, dtype)
             graph.inputs.append(spec)
             graph.tensors[spec.name] = spec
-        outs = self.op.output_shapes(shapes[:len(shapes) - len(call.get("tensor:mask", []))])
+        outs = self.op.output_shapes(shapes)
         names = [f"output_{j}" for j in range(len(outs))]
         for name, shape in zip(names, outs):
             graph.tensors[name] = TensorSpec(name, tuple(shape))
@@ -333,22 +333,41 @@ class OpLayer(Layer):
         if not training_behaviors.is_training_only(self.op):
             self._module_for(in_shapes)
 
-    def _propagate_masks(self, node) -> None:
-        node.outputs[0].keras_mask = masking.output_mask(self.op, node.inputs, node.outputs[0].shape)
-        node.input_mask = masking.consumed_mask(self.op, node.inputs)
+    def _symbolic_output_shapes(self, shapes, kwarg_shapes):
+        # ops see every node input, keyword tensors included, as in an imported graph
+        outs = [tuple(s) for s in self.op.output_shapes([tuple(s) for s in shapes + kwarg_shapes])]
+        return outs[0] if len(outs) == 1 else outs
 
-    def call(self, inputs, training=None, mask=None):
+    def _propagate_masks(self, node) -> None:
+        main = node.main_inputs
+        node.outputs[0].keras_mask = masking.output_mask(self.op, main, node.outputs[0].shape)
+        node.input_mask = None if "mask" in node.tensor_kwargs else masking.consumed_mask(self.op, main)
+
+    def run_node(self, xs: list, node, training: bool, mask=None) -> list:
+        out = self._run(list(xs), bool(training if node.kwargs.get("training") is None else node.kwargs["training"]),
+                        node.call_record(), mask)
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    def call(self, inputs, training=None, mask=None, **tensor_kwargs):
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        if training_behaviors.is_training_only(self.op):
-            return training_behaviors.run(self.op, xs[0], bool(training), self)
         call = {}
-        if mask is not None and getattr(self.op, "accepts_mask", False):
-            call = {"tensor:mask": [len(xs)]}  # the mask joins as the last input, as the importer adds it
+        for key, value in tensor_kwargs.items():
+            flat = list(value) if isinstance(value, (list, tuple)) else [value]
+            call[f"tensor:{key}"] = list(range(len(xs), len(xs) + len(flat)))
+            xs.extend(flat)
+        return self._run(xs, bool(training), call, mask)
+
+    def _run(self, xs: list, training: bool, call: dict, mask=None):
+        if training_behaviors.is_training_only(self.op):
+            return training_behaviors.run(self.op, xs[0], training, self)
+        call = dict(call)
+        if mask is not None and getattr(self.op, "accepts_mask", False) and "tensor:mask" not in call:
+            call["tensor:mask"] = [len(xs)]  # the mask joins as the last input, as the importer adds it
             xs = xs + [mask]
         module = self._module_for([(None,) + tuple(x.shape[1:]) for x in xs], [_dtype_name(x) for x in xs], call)
         # hooks give train-mode behaviour through module.training (BatchNormalization's batch statistics);
         # a frozen layer runs in inference mode, as in tf.keras 2
-        mode = bool(training) and self.trainable
+        mode = training and self.trainable
         if module.training != mode:
             module.train(mode)
         out = module(*xs)

@@ -58,6 +58,9 @@ class Node:
         kwargs: non-tensor call arguments (e.g. `training`).
         single_input: the layer was called on one tensor, not a list.
         input_mask: the implicit mask this call hands its layer (`engine.masking.MaskExpr`), or None.
+        n_main: how many of `inputs` are the positional inputs; the rest are keyword tensors.
+        tensor_kwargs: keyword tensors (`initial_state=`, `mask=`): name -> (positions in `inputs`,
+            given as a list).
     """
 
     layer: "Layer"
@@ -66,6 +69,20 @@ class Node:
     kwargs: dict[str, Any] = field(default_factory=dict)
     single_input: bool = True
     input_mask: object = None
+    n_main: int = -1
+    tensor_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.n_main < 0:
+            self.n_main = len(self.inputs)
+
+    @property
+    def main_inputs(self) -> list:
+        return self.inputs[:self.n_main]
+
+    def call_record(self) -> dict:
+        """The IR call record of the keyword tensors: {'tensor:<name>': positions}."""
+        return {f"tensor:{k}": list(pos) for k, (pos, _) in self.tensor_kwargs.items()}
 
     @property
     def is_input(self) -> bool:
