@@ -243,3 +243,21 @@ def test_theano_pooling_op_matches_theano_rule(mode, k, s, n):
     out = -(-n // s)
     assert got.shape == (2, 3, out, out) and op.output_shapes([(None, 3, n, n)]) == [(None, 3, out, out)]
     np.testing.assert_allclose(got, _theano_pool_loops(x, k, s, p, mode), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("border,strides,out,expect", [
+    ("valid", [2, 2], [14, 13], [1, 0]),  # (14 - 3) mod 2, (13 - 3) mod 2
+    ("valid", [1, 1], [9, 9], [0, 0]),
+])
+def test_deconvolution_output_shape_becomes_output_padding(border, strides, out, expect):
+    _, cfg = legacy.normalize_layer("Deconvolution2D", {
+        "nb_filter": 2, "nb_row": 3, "nb_col": 3, "subsample": strides, "border_mode": border,
+        "dim_ordering": "tf", "output_shape": [None] + out + [2]}, K1)
+    assert cfg["output_padding"] == expect and "output_shape" not in cfg
+
+
+def test_theano_same_strided_deconvolution_is_refused():
+    with pytest.raises(UnsupportedLayerError, match="Deconvolution2D"):
+        legacy.normalize_layer("Deconvolution2D", {
+            "nb_filter": 2, "nb_row": 3, "nb_col": 3, "subsample": [2, 2], "border_mode": "same",
+            "dim_ordering": "th", "output_shape": [None, 2, 12, 12]}, K1)

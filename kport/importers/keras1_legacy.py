@@ -111,6 +111,8 @@ def normalize_layer(class_name: str, cfg: dict, ctx: ImportContext) -> tuple[str
     if isinstance(inner, dict) and isinstance(inner.get("config"), dict):  # TimeDistributed, Bidirectional
         inner_class, inner_cfg = normalize_layer(inner.get("class_name"), dict(inner["config"]), ctx)
         cfg = {**cfg, "layer": {**inner, "class_name": inner_class, "config": inner_cfg}}
+    if class_name == "Deconvolution2D":
+        cfg = _deconv_output_padding(cfg, ctx)
     renames = dict(COMMON_RENAMES)
     renames.update(CLASS_RENAMES.get(class_name, {}))
     if class_name in UNITS_CLASSES:
@@ -128,6 +130,37 @@ def normalize_layer(class_name: str, cfg: dict, ctx: ImportContext) -> tuple[str
     if class_name in ("AtrousConvolution1D", "AtrousConvolution2D") and "dilation_rate" not in out:
         out["dilation_rate"] = 1
     return CLASS_ALIASES.get(class_name, class_name), out
+
+
+def _deconv_output_padding(cfg: dict, ctx: ImportContext) -> dict:
+    """Keras 1 Deconvolution2D named its output size; Keras 2 says it with `output_padding`.
+
+    'valid': out = (in - 1) * s + k + p, and the input is floor((out - k) / s) + 1,
+    so p = (out - k) mod s. 'same' (TensorFlow): in = ceil(out / s), p = out - (in - 1) * s - k % 2.
+    Theano's 'same' ('half') crops k // 2 at the start, which TF 'same' matches only for
+    odd kernels with stride 1.
+    """
+    cfg = dict(cfg)
+    out = cfg.pop("output_shape", None)
+    if not out or cfg.get("nb_row") is None:
+        return cfg
+    spatial = out[2:4] if cfg.get("dim_ordering") == "th" else out[1:3]
+    kernel = (cfg["nb_row"], cfg["nb_col"])
+    strides = tuple(cfg.get("subsample") or (1, 1))
+    padding = cfg.get("border_mode", "valid")
+    if None in spatial:
+        return cfg
+    if padding == "valid":
+        cfg["output_padding"] = [(o - k) % st for o, k, st in zip(spatial, kernel, strides)]
+    elif padding == "same":
+        theano_like = ctx.backend == "theano" or (ctx.backend is None and cfg.get("dim_ordering") == "th")
+        if theano_like and (any(st > 1 for st in strides) or any(k % 2 == 0 for k in kernel)):
+            raise UnsupportedLayerError(
+                "Theano 'same' Deconvolution2D with stride > 1 or an even kernel places its output differently "
+                "from every other framework", path=ctx.path, layer=ctx.layer,
+                hint="use border_mode='valid' (with output_shape) in the original model")
+        cfg["output_padding"] = [o - (-(-o // st) - 1) * st - k % 2 for o, k, st in zip(spatial, kernel, strides)]
+    return cfg
 
 
 def _legacy_kernel_size(class_name: str, cfg: dict):
