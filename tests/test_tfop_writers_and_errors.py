@@ -4,7 +4,7 @@
   are written back as Keras 3 operations (module keras.src.ops.numpy, the constant among the args)
   and, for tf.keras, as the TFOpLambda tf.keras would have recorded.
 - A TFOpLambda has no Keras 3 form: the Keras 3 writer refuses it naming the layer and function.
-- An unconverted TF function (tf.math.cumsum) and a tensor where kport needs a constant are
+- An unconverted TF function (tf.nn.depth_to_space) and a tensor where kport needs a constant are
   refused at import, naming the file, the layer and the function.
 """
 from __future__ import annotations
@@ -87,9 +87,9 @@ def test_keras3_writer_refuses_tf_functions(tmp_path):
 
 
 def test_unconverted_tf_function_is_named():
-    with pytest.raises(UnsupportedLayerError, match=r"tf\.math\.cumsum") as err:
-        kport.load(str(FIXTURES / "unsupported_cumsum.h5"))
-    assert err.value.layer == "tf.math.cumsum" and "unsupported_cumsum.h5" in str(err.value)
+    with pytest.raises(UnsupportedLayerError, match=r"tf\.nn\.depth_to_space") as err:
+        kport.load(str(FIXTURES / "unsupported_depth_to_space.h5"))
+    assert err.value.layer == "tf.nn.depth_to_space" and "unsupported_depth_to_space.h5" in str(err.value)
 
 
 def _tf_keras_json(tmp_path, layer: dict) -> str:

@@ -62,6 +62,8 @@ def broadcast(a, b) -> tuple:
 class TFBinary(TFFunctionOp):
     kind = "TFBinary"
     keras_classes = tf_classes(*_FUNCTIONS)
+    # TF function -> (numpy, ONNX op, torch expression); subclasses (comparisons) bring their own
+    functions: ClassVar[dict[str, tuple[Any, str, str]]] = _FUNCTIONS
     keras3_refusal: ClassVar[str] = "kport writes only add, subtract, multiply, maximum and minimum as Keras 3 ops"
 
     function: str = "math.add"
@@ -91,6 +93,10 @@ class TFBinary(TFFunctionOp):
         return {"module": "keras.src.ops.numpy", "class_name": op_class, "config": {}, "omit": ("build_config",),
                 "inbound": {"args": args, "kwargs": {}}}
 
+    def result_dtype(self, dtype):
+        """The output dtype for inputs of `dtype` (arithmetic keeps it)."""
+        return dtype
+
     def _operands(self, xs: list) -> list:
         tensors = iter(xs)
         return [next(tensors) if v is None else ("const", v) for v in (self.x, self.y)]
@@ -103,11 +109,11 @@ class TFBinary(TFFunctionOp):
     def reference(self, xs, w):
         dtype = xs[0].dtype
         a, b = (v if not isinstance(v, tuple) else as_float32(v[1]).astype(dtype) for v in self._operands(xs))
-        return [np.asarray(_FUNCTIONS[self.function][0](a, b), dtype=dtype)]
+        return [np.asarray(self.functions[self.function][0](a, b), dtype=self.result_dtype(dtype))]
 
     def to_onnx(self, g, xs, w, node):
         a, b = (v if isinstance(v, str) else g.const(as_float32(v[1])) for v in self._operands(xs))
-        op_type = _FUNCTIONS[self.function][1]
+        op_type = self.functions[self.function][1]
         if not op_type:  # squared difference
             d = g.op("Sub", [a, b])
             return [g.op("Mul", [d, d])]
@@ -116,7 +122,7 @@ class TFBinary(TFFunctionOp):
     def to_torch(self, t, xs, w, node):
         from kport.ops.merge_common import _torch_constant
 
-        expr = _FUNCTIONS[self.function][2]
+        expr = self.functions[self.function][2]
         scalar_ok = expr.startswith("(")  # arithmetic accepts Python numbers; torch functions need tensors
         names = []
         for v in self._operands(xs):

@@ -16,7 +16,21 @@ _FUNCTIONS = {
     "math.reduce_max": (np.max, "ReduceMax", "torch.amax"),
     "math.reduce_min": (np.min, "ReduceMin", "torch.amin"),
     "math.reduce_prod": (np.prod, "ReduceProd", "torch.prod"),
+    "math.reduce_logsumexp": (None, "", "torch.logsumexp"),
+    "math.reduce_variance": (np.var, "", ""),
+    "math.reduce_std": (np.std, "", ""),
+    "math.reduce_any": (np.any, "ReduceMax", "torch.amax"),
+    "math.reduce_all": (np.all, "ReduceMin", "torch.amin"),
 }
+_BOOLEAN = ("math.reduce_any", "math.reduce_all")
+
+
+def _logsumexp(x: np.ndarray, axis: tuple, keepdims: bool) -> np.ndarray:
+    """TF's form: shift by the (finite) max, sum the exponentials, take the log, shift back."""
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0)
+    y = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return y if keepdims else np.squeeze(y, axis)
 
 
 @dataclass
@@ -26,6 +40,10 @@ class TFReduce(TFFunctionOp):
     keras3_refusal: ClassVar[str] = "not written yet (Keras 3 has ops.mean & co.; kport does not map them)"
 
     function: str = "math.reduce_mean"
+
+    @property
+    def output_dtype(self) -> str | None:
+        return "bool" if self.function in _BOOLEAN else None
     # None reduces every axis, the batch included
     axis: int | tuple | None = None
     keepdims: bool = False
@@ -54,16 +72,38 @@ class TFReduce(TFFunctionOp):
 
     def reference(self, xs, w):
         x = xs[0]
-        y = _FUNCTIONS[self.function][0](x, axis=tuple(self._axes(x.ndim)), keepdims=self.keepdims)
-        return [np.asarray(y, dtype=x.dtype)]
+        axes = tuple(self._axes(x.ndim))
+        if self.function == "math.reduce_logsumexp":
+            return [_logsumexp(x, axes, self.keepdims).astype(x.dtype)]
+        y = _FUNCTIONS[self.function][0](x, axis=axes, keepdims=self.keepdims)
+        return [np.asarray(y, dtype=bool if self.function in _BOOLEAN else x.dtype)]
 
     def to_onnx(self, g, xs, w, node):
         axes = self._axes(len(node.in_shapes[0]))
-        return [reduce(g, _FUNCTIONS[self.function][1], xs[0], axes, self.keepdims)]
+        x = xs[0]
+        if self.function in _BOOLEAN:  # ONNX reduces numbers: any = max, all = min of 0/1
+            y = reduce(g, _FUNCTIONS[self.function][1], g.op("Cast", [x], to=1), axes, self.keepdims)
+            return [g.op("Cast", [y], to=9)]
+        if self.function == "math.reduce_logsumexp":
+            top = reduce(g, "ReduceMax", x, axes, True)
+            total = reduce(g, "ReduceSum", g.op("Exp", [g.op("Sub", [x, top])]), axes, True)
+            y = g.op("Add", [g.op("Log", [total]), top])
+            return [y if self.keepdims else g.op("Squeeze", [y, g.ints(axes)])]
+        if self.function in ("math.reduce_variance", "math.reduce_std"):
+            centred = g.op("Sub", [x, reduce(g, "ReduceMean", x, axes, True)])
+            y = reduce(g, "ReduceMean", g.op("Mul", [centred, centred]), axes, self.keepdims)
+            return [g.op("Sqrt", [y]) if self.function == "math.reduce_std" else y]
+        return [reduce(g, _FUNCTIONS[self.function][1], x, axes, self.keepdims)]
 
     def to_torch(self, t, xs, w, node):
         axes = self._axes(len(node.in_shapes[0]))
         fn = _FUNCTIONS[self.function][2]
+        if self.function in ("math.reduce_variance", "math.reduce_std"):
+            fn = "torch.var" if self.function == "math.reduce_variance" else "torch.std"
+            return [t.line(f"{fn}({xs[0]}, dim={axes}, unbiased=False, keepdim={self.keepdims})")]
+        if self.function in _BOOLEAN:
+            y = t.line(f"{fn}({xs[0]}.to(torch.float32), dim={axes}, keepdim={self.keepdims})")
+            return [t.line(f"{y}.to(torch.bool)")]
         if fn != "torch.prod":
             return [t.line(f"{fn}({xs[0]}, dim={axes}, keepdim={self.keepdims})")]
         y = xs[0]

@@ -42,6 +42,7 @@ _MATH: dict[str, tuple[Any, tuple[str, ...], str]] = {
     "math.ceil": (np.ceil, ("Ceil",), "torch.ceil({x})"),
     "math.round": (np.round, ("Round",), "torch.round({x})"),
     "math.sign": (np.sign, ("Sign",), "torch.sign({x})"),
+    "math.logical_not": (np.logical_not, ("Not",), "torch.logical_not({x})"),
 }
 
 # keyword arguments per activation: TF name -> (attribute, TF default)
