@@ -409,3 +409,27 @@ def test_tf_keras_runs_a_saved_seq2seq(tmp_path):
     xd = np.random.rand(2, 3, 5).astype("float32")
     theirs = tf_keras.models.load_model(path, compile=False)
     np.testing.assert_allclose(theirs.predict([xe, xd], verbose=0), model.predict([xe, xd]), rtol=1e-4, atol=1e-6)
+
+
+def test_attention_gets_one_mask_per_input():
+    import kport
+    from kport.keras.layers import Attention, Embedding, GlobalAveragePooling1D
+
+    np.random.seed(0)
+    q_in, v_in = Input(shape=(5,)), Input(shape=(6,))
+    embed = Embedding(20, 4, mask_zero=True)
+    attended = Attention()([embed(q_in), embed(v_in)])
+    model = Model([q_in, v_in], Dense(1)(GlobalAveragePooling1D()(attended)))
+    xq = np.random.randint(1, 20, (3, 5))
+    xq[:, 3:] = 0
+    xv = np.random.randint(1, 20, (3, 6))
+    xv[:, 4:] = 0
+    graph = model.to_ir()
+    assert {"tensor:mask": [2, 3]} in [n.call for n in graph.nodes]
+    np.testing.assert_allclose(kport.run(graph, [xq.astype("float32"), xv.astype("float32")])[0],
+                               model.predict([xq, xv]), rtol=1e-5, atol=1e-6)
+    before = model.predict([xq, xv])
+    table = embed.get_weights()[0]
+    table[0] = 3.0  # the padding id's vector: masked everywhere, so nothing may change
+    embed.set_weights([table])
+    np.testing.assert_allclose(model.predict([xq, xv]), before, rtol=1e-5, atol=1e-6)

@@ -45,11 +45,31 @@ def output_mask(op, inputs: list, out_shape: tuple) -> MaskExpr | None:
     return in_masks[0] if propagates else None
 
 
-def consumed_mask(op, inputs: list) -> MaskExpr | None:
-    """The mask a node passes to its op (ops with `accepts_mask`; one mask, of the first input)."""
-    if not getattr(op, "accepts_mask", False) or getattr(op, "mask_per_input", False):
+def consumed_mask(op, inputs: list):
+    """The mask a node passes to its op: the first input's (a MaskExpr), or for ops with
+    `mask_per_input` (Attention) a list with one entry per input (None where unmasked); None if none."""
+    if not getattr(op, "accepts_mask", False) or not inputs:
         return None
-    return getattr(inputs[0], "keras_mask", None) if inputs else None
+    if getattr(op, "mask_per_input", False):
+        masks = [getattr(t, "keras_mask", None) for t in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return getattr(inputs[0], "keras_mask", None)
+
+
+def evaluate_for_node(consumed, values: dict):
+    """Evaluates a node's consumed mask(s); a mask shared by several inputs is computed once."""
+    if isinstance(consumed, MaskExpr):
+        return evaluate(consumed, values)
+    done: dict[int, object] = {}
+    out = []
+    for expr in consumed:
+        if expr is None:
+            out.append(None)
+            continue
+        if id(expr) not in done:
+            done[id(expr)] = evaluate(expr, values)
+        out.append(done[id(expr)])
+    return out
 
 
 def evaluate(expr: MaskExpr, values: dict):

@@ -111,7 +111,7 @@ class Network:
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         for node in self._nodes:
             args = [values[id(t)] for t in node.inputs]
-            mask = masking.evaluate(node.input_mask, values) if node.input_mask is not None else None
+            mask = masking.evaluate_for_node(node.input_mask, values) if node.input_mask is not None else None
             outs = node.layer.run_node(args, node, training, mask)
             for t, o in zip(node.outputs, outs):
                 values[id(t)] = o

@@ -362,8 +362,14 @@ class OpLayer(Layer):
             return training_behaviors.run(self.op, xs[0], training, self)
         call = dict(call)
         if mask is not None and getattr(self.op, "accepts_mask", False) and "tensor:mask" not in call:
-            call["tensor:mask"] = [len(xs)]  # the mask joins as the last input, as the importer adds it
-            xs = xs + [mask]
+            if isinstance(mask, list):  # one per input: each distinct mask joins once, as the importer adds them
+                present = list({id(m): m for m in mask if m is not None}.values())
+                call["tensor:mask"] = [None if m is None else len(xs) + [id(p) for p in present].index(id(m))
+                                       for m in mask]
+                xs = xs + present
+            else:
+                call["tensor:mask"] = [len(xs)]  # the mask joins as the last input, as the importer adds it
+                xs = xs + [mask]
         module = self._module_for([(None,) + tuple(x.shape[1:]) for x in xs], [_dtype_name(x) for x in xs], call)
         # hooks give train-mode behaviour through module.training (BatchNormalization's batch statistics);
         # a frozen layer runs in inference mode, as in tf.keras 2
