@@ -69,11 +69,11 @@ def assert_close(got, want, what: str):
                                      f"kport {g.flat[k]!r}, Theano {w.flat[k]!r}")
 
 
-def run_onnx(graph, inputs):
+def run_onnx(graph, inputs, opset: int = 17):
     ort = pytest.importorskip("onnxruntime")
     from kport.exporters.onnx.export import export_onnx
 
-    model = export_onnx(graph, opset=17)
+    model = export_onnx(graph, opset=opset)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(None, {s.name: x.astype(s.dtype) for s, x in zip(graph.inputs, inputs)})
 
@@ -91,14 +91,23 @@ def run_torch(graph, inputs):
 def run_backend(graph, inputs, backend):
     if backend == "numpy":
         return kport.run(graph, inputs)
-    return run_onnx(graph, inputs) if backend == "onnxruntime" else run_torch(graph, inputs)
+    if backend.startswith("onnxruntime"):
+        return run_onnx(graph, inputs, 13 if backend.endswith("opset13") else 17)
+    return run_torch(graph, inputs)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "onnxruntime", "torch"])
-@pytest.mark.parametrize("folder,case,fname,weights,arch", _cases())
+def _cases_by_backend():
+    # every file on numpy and ONNX Runtime; the .h5 of each case also at opset 13 and on torch
+    out = []
+    for p in _cases():
+        fname = p.values[2]
+        for backend in ("numpy", "onnxruntime") + (("onnxruntime-opset13", "torch") if fname.endswith(".h5") else ()):
+            out.append(pytest.param(*p.values, backend, id=f"{p.id}-{backend}"))
+    return out
+
+
+@pytest.mark.parametrize("folder,case,fname,weights,arch,backend", _cases_by_backend())
 def test_legacy_file_matches_theano(folder, case, fname, weights, arch, backend):
-    if backend == "torch" and not fname.endswith(".h5"):
-        pytest.skip("torch runs once per case, from the .h5 file")
     graph = _load(str(folder / fname), str(folder / weights) if weights else None)
     inputs, outputs = _expected(folder, case)
     assert_close(run_backend(graph, inputs, backend), outputs, f"{folder.name}/{fname} on {backend}")
