@@ -433,3 +433,25 @@ def test_attention_gets_one_mask_per_input():
     table[0] = 3.0  # the padding id's vector: masked everywhere, so nothing may change
     embed.set_weights([table])
     np.testing.assert_allclose(model.predict([xq, xv]), before, rtol=1e-5, atol=1e-6)
+
+
+def test_subclassed_model_with_two_outputs():
+    class TwoHeads(Model):
+        def __init__(self):
+            super().__init__()
+            self.trunk = Dense(6, activation="relu")
+            self.a = Dense(2)
+            self.b = Dense(1)
+
+        def call(self, inputs, training=None):
+            h = self.trunk(inputs)
+            return [self.a(h), self.b(h)]
+
+    np.random.seed(1)
+    model = TwoHeads()
+    model.compile("adam", loss=["mse", "mae"], loss_weights=[1.0, 0.5])
+    x = np.random.rand(20, 3).astype("float32")
+    history = model.fit(x, [np.zeros((20, 2)), np.ones((20, 1))], epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "output_1_loss", "output_2_loss"}
+    total, first, second = model.evaluate(x, [np.zeros((20, 2)), np.ones((20, 1))], verbose=0, batch_size=20)
+    assert total == pytest.approx(first + 0.5 * second, rel=1e-5)

@@ -30,21 +30,33 @@ class Trainer:
         """Sets the optimizer, the loss per output, and the metrics to report."""
         self.optimizer = optimizers_mod.get(optimizer)
         self.loss = loss
-        names = self._output_names
-        self._loss_fns = _per_output(loss, names, "loss")
-        self._loss_fns = [losses_mod.get(fn) if fn is not None else None for fn in self._loss_fns]
-        weights = _per_output(loss_weights, names, "loss_weights") if loss_weights is not None else [1.0] * len(names)
-        self._loss_weights = [1.0 if w is None else float(w) for w in weights]
         self._loss_weights_arg = loss_weights
         self._metric_specs = (metrics, weighted_metrics)
         self._metric_entries = []
+        self._loss_fns = None
         self.compiled = True
         self.stop_training = False
+        for fn in (loss.values() if isinstance(loss, dict) else data_mod.as_list(loss)):
+            if fn is not None:
+                losses_mod.get(fn)  # unknown names fail at compile, as in Keras
+        if self._is_graph_network:
+            self._resolve_losses()
+
+    def _resolve_losses(self) -> None:
+        """Per-output loss functions and weights (a subclassed model knows its outputs after a first call)."""
+        names = self._output_names
+        self._loss_fns = [losses_mod.get(fn) if fn is not None else None
+                          for fn in _per_output(self.loss, names, "loss")]
+        spec = self._loss_weights_arg
+        weights = _per_output(spec, names, "loss_weights") if spec is not None else [1.0] * len(names)
+        self._loss_weights = [1.0 if w is None else float(w) for w in weights]
 
     def _build_metrics(self) -> None:
         """Resolves metric names once the output shapes are known."""
         if self._metric_entries:
             return
+        if self._loss_fns is None:
+            self._resolve_losses()
         names = self._output_names
         many = len(names) > 1
         shapes = [t.shape for t in self.outputs] if self._is_graph_network else [()]
@@ -83,6 +95,8 @@ class Trainer:
         return [K.as_tensor(np.asarray(a)) for a in arrays]
 
     def _losses_for(self, outs: list, ys: list, sws: list) -> tuple[Any, list]:
+        if self._loss_fns is None:
+            self._resolve_losses()
         total = 0.0
         per_output = []
         for i, (fn, out, y) in enumerate(zip(self._loss_fns, outs, ys)):
@@ -147,6 +161,8 @@ class Trainer:
     def _prepare(self, x, y=None, sample_weight=None, class_weight=None) -> tuple[list, list, list]:
         if not self._is_graph_network:
             self._ensure_built([np.asarray(a) for a in data_mod.as_list(x)] if not isinstance(x, dict) else [])
+        if not self._is_graph_network and getattr(self, "_n_outputs", None) is None:
+            self._predict_arrays([_floatx(np.asarray(a)[:1]) for a in data_mod.as_list(x)])  # learn the outputs
         if self._is_graph_network:
             xs = data_mod.standardize(x, self._input_names, "input")
         else:

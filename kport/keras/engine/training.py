@@ -174,7 +174,9 @@ class Model(Network, Trainer, Layer):
             if self._is_graph_network:
                 return self.run_graph(xs, training)
             out = self._call_eager(xs[0] if len(xs) == 1 else xs, {"training": training})
-            return list(out) if isinstance(out, (list, tuple)) else [out]
+            outs = list(out) if isinstance(out, (list, tuple)) else [out]
+            self._n_outputs = len(outs)
+            return outs
         finally:
             K.set_learning_phase(previous)
 
@@ -190,8 +192,10 @@ class Model(Network, Trainer, Layer):
 
     @property
     def _output_names(self) -> list[str]:
-        # a subclassed model is compiled as one output (its outputs are unknown before a call)
-        return self.output_names if self._is_graph_network else ["output_1"]
+        if self._is_graph_network:
+            return self.output_names
+        # a subclassed model's outputs are known after its first call
+        return [f"output_{i + 1}" for i in range(getattr(self, "_n_outputs", None) or 1)]
 
     # ---- persistence and inspection ---------------------------------------------------------------
     def summary(self, line_length=None, positions=None, print_fn=None):
