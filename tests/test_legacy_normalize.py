@@ -10,6 +10,8 @@ import pytest
 import kport
 from kport.errors import UnsupportedLayerError
 from kport.importers import keras1_legacy as legacy
+from kport.importers import keras1_models as models
+from kport.importers import keras1_weights as weights
 from kport.ir.graph import SourceInfo
 from kport.ops.base import ImportContext
 
@@ -88,7 +90,7 @@ def test_keras1_detection_by_spelling():
 def test_theano_same_padding(kernel, strides, pads):
     layer = {"class_name": "Convolution2D", "config": {"nb_row": kernel[0], "nb_col": kernel[1],
                                                       "subsample": strides, "border_mode": "same"}}
-    assert legacy._theano_same_pads(layer) == pads
+    assert models._theano_same_pads(layer) == pads
 
 
 def _source(version="1.2.2", backend="theano"):
@@ -103,7 +105,7 @@ class _Op:
 
 def test_theano_th_conv_kernel_is_transposed_and_flipped():
     w = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)  # (out, in, rows, cols)
-    (_, got), _ = legacy._convert(_Op("Conv2D", data_format="channels_first", kernel_size=(4, 5)),
+    (_, got), _ = weights._convert(_Op("Conv2D", data_format="channels_first", kernel_size=(4, 5)),
                                   [("c_W", w), ("c_b", np.zeros(2))], _source(), True)
     assert got.shape == (4, 5, 3, 2)
     # element (o, i, r, c) of the Theano kernel lands at (3 - r, 4 - c, i, o)
@@ -113,14 +115,14 @@ def test_theano_th_conv_kernel_is_transposed_and_flipped():
 def test_tensorflow_keras1_kernels_are_not_flipped():
     w = np.arange(24, dtype=np.float32).reshape(2, 2, 3, 2)
     items = [("c_W:0", w), ("c_b:0", np.zeros(2))]
-    assert not legacy.saved_by_theano(_source(backend=None), items)
-    (_, got), _ = legacy._convert(_Op("Conv2D", data_format="channels_last"), items, _source(backend=None), False)
+    assert not weights.saved_by_theano(_source(backend=None), items)
+    (_, got), _ = weights._convert(_Op("Conv2D", data_format="channels_last"), items, _source(backend=None), False)
     np.testing.assert_array_equal(got, w)
 
 
 def test_keras10_conv1d_layout():
     w = np.random.RandomState(0).randn(4, 3, 5, 1).astype(np.float32)  # Keras 1.0: (filters, in, length, 1)
-    (_, got), _ = legacy._convert(_Op("Conv1D", kernel_size=(5,)), [("c_W", w), ("c_b", np.zeros(4))],
+    (_, got), _ = weights._convert(_Op("Conv1D", kernel_size=(5,)), [("c_W", w), ("c_b", np.zeros(4))],
                                   _source("1.0.4", "tensorflow"), False)
     np.testing.assert_array_equal(got, np.transpose(w, (2, 3, 1, 0))[:, 0])
 
@@ -137,11 +139,11 @@ def test_batchnorm_running_std_meaning_by_version(version, early_config, is_std)
     std = np.array([0.5, 2.0], np.float32)
     items = [("g", np.ones(2)), ("b", np.zeros(2)), ("m", np.zeros(2)), ("bn_running_std", std)]
     source = SourceInfo(path="f.json", keras_version=version)
-    legacy._EARLY_BATCHNORMS.discard(("f.json", "bn"))
+    weights._EARLY_BATCHNORMS.discard(("f.json", "bn"))
     if early_config:
         legacy.normalize_layer("BatchNormalization", {"epsilon": eps, "mode": 0},
                                ImportContext(path="f.json", layer="bn", keras_major=1))
-    var = legacy._convert(_Op("BatchNormalization", epsilon=eps), items, source, False, "bn")[3][1]
+    var = weights._convert(_Op("BatchNormalization", epsilon=eps), items, source, False, "bn")[3][1]
     x = np.array([1.0, 1.0])
     if is_std:
         np.testing.assert_allclose(x / np.sqrt(var + eps), x / (std + eps), rtol=1e-6)  # Keras 1.0's formula
@@ -154,7 +156,7 @@ def test_keras1_lstm_gate_order():
     for gate in "icfo":
         for piece, shape in (("W", (3, 2)), ("U", (2, 2)), ("b", (2,))):
             pieces.append((f"l_{piece}_{gate}", np.full(shape, "icfo".index(gate), np.float32)))
-    out = dict(legacy._convert(_Op("LSTM"), pieces, _source(), True))
+    out = dict(weights._convert(_Op("LSTM"), pieces, _source(), True))
     assert [int(out["kernel"][0, 2 * k]) for k in range(4)] == [0, 2, 1, 3]  # i, f, c, o
     assert out["recurrent_kernel"].shape == (2, 8) and out["bias"].shape == (8,)
 
@@ -189,7 +191,7 @@ def test_merge_sequential_becomes_functional():
             {"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {
                 "name": "b", "output_dim": 2, "batch_input_shape": [None, 4]}}]}]}},
         {"class_name": "Dense", "config": {"name": "c", "output_dim": 1}}]}
-    out = legacy.merge_sequential_to_functional(model)
+    out = models.merge_sequential_to_functional(model)
     cfg = out["config"]
     assert out["class_name"] == "Model" and [r[0] for r in cfg["input_layers"]] == ["a_input", "b_input"]
     by_name = {lc["name"]: lc for lc in cfg["layers"]}
@@ -201,18 +203,18 @@ def test_lost_dim_ordering_is_taken_from_the_model():
     model = {"class_name": "Sequential", "config": [
         {"class_name": "ZeroPadding2D", "config": {"name": "z", "padding": [1, 1]}},
         {"class_name": "Convolution2D", "config": {"name": "c", "dim_ordering": "th"}}]}
-    out = legacy.fill_dim_ordering(model)
+    out = models.fill_dim_ordering(model)
     assert out["config"][0]["config"]["dim_ordering"] == "th"
     mixed = {"class_name": "Sequential", "config": model["config"] + [
         {"class_name": "MaxPooling2D", "config": {"name": "p", "dim_ordering": "tf"}}]}
-    assert "dim_ordering" not in legacy.fill_dim_ordering(mixed)["config"][0]["config"]
+    assert "dim_ordering" not in models.fill_dim_ordering(mixed)["config"][0]["config"]
 
 
 @pytest.mark.parametrize("k,s,rewritten", [(3, 1, False), (2, 2, True), (3, 2, True), (5, 1, True)])
 def test_theano_same_pooling_rewrite(k, s, rewritten):
     layer = {"class_name": "MaxPooling2D", "config": {"name": "p", "pool_size": [k, k], "strides": [s, s],
                                                       "border_mode": "same", "dim_ordering": "th"}}
-    out = legacy._theano_pooling(layer)
+    out = models._theano_pooling(layer)
     assert (out["class_name"] == "TheanoPooling") == rewritten
     if rewritten:
         assert out["config"]["data_format"] == "channels_first" and out["config"]["mode"] == "max"
