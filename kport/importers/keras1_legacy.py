@@ -92,8 +92,8 @@ def normalize_layer(class_name: str, cfg: dict, ctx: ImportContext) -> tuple[str
         raise UnsafeContentError(
             "Lambda layer holds marshalled Python bytecode; kport does not run code from model files",
             path=ctx.path, layer=ctx.layer,
-            hint="replace the Lambda by built-in layers, or re-run with --trust-lambda if you trust this file "
-                 "(it runs code from the file)")
+            hint="replace the Lambda by built-in layers and save again; running the file's code on request "
+                 "(--trust-lambda) is not supported yet")
     if class_name == "Merge":
         _check_merge(cfg, ctx)
     if class_name == "BatchNormalization" and ctx.keras_major == 1 and "gamma_regularizer" not in cfg:
@@ -197,8 +197,8 @@ def _check_merge(cfg: dict, ctx: ImportContext) -> None:
             raise UnsafeContentError(
                 f"Merge layer's {key.replace('_type', '')} is a Python function stored as bytecode; kport does "
                 "not run code from model files", path=ctx.path, layer=ctx.layer,
-                hint="use a built-in merge mode (sum, mul, concat, ave, max, dot, cos), or re-run with "
-                     "--trust-lambda if you trust this file (it runs code from the file)")
+                hint="use a built-in merge mode (sum, mul, concat, ave, max, dot, cos) and save again; running "
+                     "the file's code on request (--trust-lambda) is not supported yet")
 
 
 # ---- what wrote a file ------------------------------------------------------------
