@@ -289,6 +289,14 @@ class OpLayer(Layer):
         """(regularizer, torch parameter) pairs; l1/l2 sums do not depend on the layout."""
         if self._primary is None:
             return []
+        cached = self.__dict__.get("_regularized")
+        if cached is not None and cached[0] is self._primary:  # asked at every training step
+            return cached[1]
+        pairs = self._find_regularized()
+        self._regularized = (self._primary, pairs)
+        return pairs
+
+    def _find_regularized(self) -> list[tuple[Any, Any]]:
         module, _, params = self._primary
         named = dict(module.named_parameters())
         out = []
