@@ -16,7 +16,7 @@ import kport
 from layer_harness import assert_close, run_onnx
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfop"
-CASES = ["binary", "unary", "shapes", "slicing", "more", "logic", "mixed", "nested"]
+CASES = ["binary", "unary", "shapes", "slicing", "more", "logic", "keras3_spellable", "mixed", "nested"]
 FILES = [(c, ext) for c in CASES for ext in ("h5", "keras") if (FIXTURES / f"{c}.{ext}").exists()]
 
 

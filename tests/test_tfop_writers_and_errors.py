@@ -175,3 +175,25 @@ def test_second_call_with_other_arguments_is_refused(tmp_path):
     with pytest.raises(UnsupportedLayerError, match="called twice with different arguments") as err:
         kport.load(_tf_keras_json(tmp_path, layer))
     assert err.value.layer == "tf.math.add"
+
+
+def test_tf_functions_with_keras3_operations_write_and_read_back(tmp_path):
+    graph = kport.load(str(FIXTURES / "keras3_spellable.h5"))
+    xs, ys = _io("keras3_spellable")
+    write_keras(graph, tmp_path / "out.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "out.keras").read("config.json"))
+    modules = {lc["class_name"]: lc.get("module") for lc in config["config"]["layers"]}
+    assert modules["Relu"] == "keras.src.ops.nn" and modules["Mean"] == "keras.src.ops.numpy"
+    again = kport.load(str(tmp_path / "out.keras"))
+    mean = next(layer.op for layer in again.layers.values() if getattr(layer.op, "function", "") == "math.reduce_mean")
+    assert (mean.axis, mean.keepdims) == ((1,), True)
+    _check(kport.run(again, xs), ys, "kport-written .keras of TF functions")
+
+
+@pytest.mark.slow
+def test_tf_functions_written_for_keras3_run_in_keras3(tmp_path):
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    xs, ys = _io("keras3_spellable")
+    write_keras(kport.load(str(FIXTURES / "keras3_spellable.h5")), tmp_path / "out.keras")
+    _check(keras.models.load_model(str(tmp_path / "out.keras"), compile=False)(xs), ys, "Keras 3")

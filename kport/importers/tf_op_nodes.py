@@ -49,9 +49,10 @@ def read_first_argument(node: list, refs: list, raw: dict):
 
 def normalize_class(class_name: str, cfg: dict, ctx) -> tuple[str, dict]:
     """Spells a TFOpLambda as `TFOpLambda:<function>`, refusing TF functions kport does not cover."""
-    if class_name not in TF_OP_CLASSES:
-        return class_name, cfg
     from kport.ops.registry import op_for_keras_class
+
+    if class_name not in TF_OP_CLASSES:
+        return _keras3_operation(class_name, cfg, ctx)
 
     function = cfg.get("function")
     if isinstance(function, dict):  # a serialized Python function: not a TF API name
@@ -64,6 +65,21 @@ def normalize_class(class_name: str, cfg: dict, ctx) -> tuple[str, dict]:
             hint="replace the call by a Keras layer, or add an op claiming "
                  f"'TFOpLambda:{function}' in kport/ops (see kport/ops/tf_op_common.py)")
     return key, cfg
+
+
+def _keras3_operation(class_name: str, cfg: dict, ctx) -> tuple[str, dict]:
+    """Reads a Keras 3 operation node (`keras.ops.mean`: class Mean) into the TF function op that writes it."""
+    from kport.ops.registry import op_for_keras_class
+    from kport.ops.tf_op_common import keras3_index
+
+    if ctx.flavor != "keras3" or op_for_keras_class(class_name) is not None:
+        return class_name, cfg
+    found = keras3_index().get(class_name)
+    if found is None:
+        return class_name, cfg
+    function, keys = found
+    return f"TFOpLambda:{function}", {"function": function,
+                                      "keras3_attributes": {attr: cfg.get(key) for key, attr in keys.items()}}
 
 
 def bind_call(op, call: dict, n_inputs: int, path: str | None, layer: str, again: bool = False):

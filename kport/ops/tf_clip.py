@@ -13,7 +13,7 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFClip(TFFunctionOp):
     kind = "TFClip"
     keras_classes = tf_classes("clip_by_value")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.clip is not mapped)"
+    keras3_ops = {"clip_by_value": ("keras.src.ops.numpy", "Clip", {"x_min": "clip_value_min", "x_max": "clip_value_max"})}
 
     function: str = "clip_by_value"
     clip_value_min: float = 0.0

@@ -15,7 +15,10 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFConcat(TFFunctionOp):
     kind = "TFConcat"
     keras_classes = tf_classes("concat", "stack")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.concatenate / ops.stack are not mapped)"
+    # Keras 3's Concatenate reads back as kport's Concatenate layer (the same arithmetic)
+    keras3_ops = {"concat": ("keras.src.ops.numpy", "Concatenate", {"axis": "axis"}),
+                  "stack": ("keras.src.ops.numpy", "Stack", {"axis": "axis"})}
+    keras3_list_args = ("Concatenate", "Stack")
 
     function: str = "concat"
     axis: int = 0

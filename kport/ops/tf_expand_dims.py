@@ -14,7 +14,8 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFExpandDims(TFFunctionOp):
     kind = "TFExpandDims"
     keras_classes = tf_classes("expand_dims")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.expand_dims is not mapped)"
+    # Keras 3's ExpandDims reads back as kport's ExpandDims op (the same arithmetic)
+    keras3_ops = {"expand_dims": ("keras.src.ops.numpy", "ExpandDims", {"axis": "axis"})}
 
     function: str = "expand_dims"
     axis: int = 0

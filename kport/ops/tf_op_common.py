@@ -118,6 +118,12 @@ class TFFunctionOp(Op):
     # why Keras 3 cannot express the op (it has no TensorFlow functions); None where it can
     keras3_refusal: ClassVar[str | None] = "Keras 3 models cannot call TensorFlow functions"
 
+    # TF function -> (Keras 3 module, operation class, {Keras 3 config key: attribute}): the Keras 3
+    # operations the Keras 3 writer spells these functions as; the importer reads them back
+    keras3_ops: ClassVar[dict[str, tuple[str, str, dict[str, str]]]] = {}
+    # Keras 3 operation classes whose args are one list of tensors (Concatenate)
+    keras3_list_args: ClassVar[tuple[str, ...]] = ()
+
     function: str = ""
 
     @property
@@ -126,10 +132,17 @@ class TFFunctionOp(Op):
 
     @classmethod
     def from_keras(cls, config: dict, ctx) -> "TFFunctionOp":
-        return cls(function=str(config.get("function", "")))
+        op = cls(function=str(config.get("function", "")))
+        keras3 = config.get("keras3_attributes")
+        if keras3 is not None:  # a Keras 3 operation: its attributes are in its config, its call is bare
+            op = dataclasses.replace(op, **{k: frozen(v) for k, v in keras3.items() if v is not None})
+            op._from_keras3_config = True
+        return op
 
     def bind_call(self, call: dict, n_inputs: int) -> "TFFunctionOp":
         """Returns the op with the call's arguments as attributes."""
+        if getattr(self, "_from_keras3_config", False):
+            return self
         args = TFCall(self.function, call or {}, n_inputs)
         values = self.read_call(args)
         args.check_all_read()
@@ -149,8 +162,7 @@ class TFFunctionOp(Op):
     def keras_node(self, flavor: str, refs: list, node) -> dict | None:
         """The inbound node of one call in a Keras writer's spelling (see layer_config.functional_config)."""
         if flavor != "tf.keras":
-            raise ExportError(f"tf.{self.function} has no Keras 3 form: {self.keras3_refusal}", layer=node.layer,
-                              hint="write a tf.keras file (--to h5), ONNX or PyTorch instead")
+            return self.keras3_node(refs, node)
         first, kwargs = self.tf_call(len(refs))
         pending = iter(refs)
 
@@ -172,6 +184,29 @@ class TFFunctionOp(Op):
         if isinstance(first, list):
             return {"inbound": [entry(e) for e in entries]}
         return {"inbound": entry(entries)}
+
+    def keras3_node(self, refs: list, node) -> dict:
+        """The Keras 3 operation call this function is written as, or an ExportError."""
+        spelled = self.keras3_ops.get(self.function)
+        if spelled is None:
+            raise ExportError(f"tf.{self.function} has no Keras 3 form: {self.keras3_refusal}", layer=node.layer,
+                              hint="write a tf.keras file (--to h5), ONNX or PyTorch instead")
+        module, class_name, keys = spelled
+        config = {key: thawed(getattr(self, attr)) for key, attr in keys.items()}
+        args = [list(refs)] if class_name in self.keras3_list_args else list(refs)
+        return {"module": module, "class_name": class_name, "config": config, "omit": ("build_config",),
+                "inbound": {"args": args, "kwargs": {}}}
+
+
+def keras3_index() -> dict[str, tuple[str, dict[str, str]]]:
+    """Keras 3 operation class -> (TF function, {config key: attribute}) over every TF function op."""
+    from kport.ops.registry import all_ops
+
+    index: dict[str, tuple[str, dict[str, str]]] = {}
+    for op_cls in all_ops().values():
+        for function, (_, class_name, keys) in getattr(op_cls, "keras3_ops", {}).items():
+            index.setdefault(class_name, (function, keys))
+    return index
 
 
 def first_tensor_rank(in_shapes) -> int:

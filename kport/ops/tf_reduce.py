@@ -37,7 +37,15 @@ def _logsumexp(x: np.ndarray, axis: tuple, keepdims: bool) -> np.ndarray:
 class TFReduce(TFFunctionOp):
     kind = "TFReduce"
     keras_classes = tf_classes(*_FUNCTIONS)
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 has ops.mean & co.; kport does not map them)"
+    keras3_refusal: ClassVar[str] = "kport has no Keras 3 spelling for it"
+    keras3_ops = {fn: (module, name, {"axis": "axis", "keepdims": "keepdims"})
+                  for fn, (module, name) in {
+                      "math.reduce_mean": ("keras.src.ops.numpy", "Mean"), "math.reduce_sum": ("keras.src.ops.numpy", "Sum"),
+                      "math.reduce_max": ("keras.src.ops.numpy", "Max"), "math.reduce_min": ("keras.src.ops.numpy", "Min"),
+                      "math.reduce_prod": ("keras.src.ops.numpy", "Prod"), "math.reduce_variance": ("keras.src.ops.numpy", "Var"),
+                      "math.reduce_std": ("keras.src.ops.numpy", "Std"), "math.reduce_any": ("keras.src.ops.numpy", "Any"),
+                      "math.reduce_all": ("keras.src.ops.numpy", "All"),
+                      "math.reduce_logsumexp": ("keras.src.ops.math", "Logsumexp")}.items()}
 
     function: str = "math.reduce_mean"
 

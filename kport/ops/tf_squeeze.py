@@ -14,7 +14,7 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFSqueeze(TFFunctionOp):
     kind = "TFSqueeze"
     keras_classes = tf_classes("squeeze", "compat.v1.squeeze")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.squeeze is not mapped)"
+    keras3_ops = {fn: ("keras.src.ops.numpy", "Squeeze", {"axis": "axis"}) for fn in ("squeeze", "compat.v1.squeeze")}
 
     function: str = "squeeze"
     axis: int | tuple | None = None

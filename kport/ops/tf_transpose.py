@@ -13,7 +13,9 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFTranspose(TFFunctionOp):
     kind = "TFTranspose"
     keras_classes = tf_classes("transpose", "compat.v1.transpose", "linalg.matrix_transpose")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.transpose is not mapped)"
+    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 has no matrix_transpose operation)"
+    keras3_ops = {fn: ("keras.src.ops.numpy", "Transpose", {"axes": "perm"})
+                  for fn in ("transpose", "compat.v1.transpose")}
 
     function: str = "compat.v1.transpose"
     perm: tuple | None = None

@@ -45,6 +45,25 @@ _MATH: dict[str, tuple[Any, tuple[str, ...], str]] = {
     "math.logical_not": (np.logical_not, ("Not",), "torch.logical_not({x})"),
 }
 
+_NN, _NP, _KMATH = "keras.src.ops.nn", "keras.src.ops.numpy", "keras.src.ops.math"
+# TF function -> the Keras 3 operation it is written as (Keras 3 reads `Softmax` as its layer: same math)
+_KERAS3_OPS = {
+    "nn.relu": (_NN, "Relu", {}), "nn.relu6": (_NN, "Relu6", {}), "math.sigmoid": (_NN, "Sigmoid", {}),
+    "nn.sigmoid": (_NN, "Sigmoid", {}), "math.tanh": (_NP, "Tanh", {}), "nn.tanh": (_NP, "Tanh", {}),
+    "math.exp": (_NP, "Exp", {}), "math.sqrt": (_NP, "Sqrt", {}), "math.rsqrt": (_KMATH, "Rsqrt", {}),
+    "math.log": (_NP, "Log", {}), "math.abs": (_NP, "Absolute", {}), "math.negative": (_NP, "Negative", {}),
+    "math.square": (_NP, "Square", {}), "math.reciprocal": (_NP, "Reciprocal", {}), "math.sin": (_NP, "Sin", {}),
+    "math.cos": (_NP, "Cos", {}), "math.erf": (_KMATH, "Erf", {}), "math.floor": (_NP, "Floor", {}),
+    "math.ceil": (_NP, "Ceil", {}), "math.round": (_NP, "Round", {}), "math.sign": (_NP, "Sign", {}),
+    "math.logical_not": (_NP, "LogicalNot", {}), "nn.selu": (_NN, "Selu", {}), "nn.silu": (_NN, "Silu", {}),
+    "nn.swish": (_NN, "Silu", {}), "math.softplus": (_NN, "Softplus", {}), "nn.softplus": (_NN, "Softplus", {}),
+    "math.softsign": (_NN, "Softsign", {}), "nn.softsign": (_NN, "Softsign", {}),
+    "nn.gelu": (_NN, "Gelu", {"approximate": "approximate"}),
+    "nn.leaky_relu": (_NN, "LeakyRelu", {"negative_slope": "alpha"}),
+    "nn.softmax": (_NN, "Softmax", {"axis": "axis"}), "math.softmax": (_NN, "Softmax", {"axis": "axis"}),
+    "nn.log_softmax": (_NN, "LogSoftmax", {"axis": "axis"}), "math.log_softmax": (_NN, "LogSoftmax", {"axis": "axis"}),
+}
+
 # keyword arguments per activation: TF name -> (attribute, TF default)
 _PARAMS = {"softmax": ("axis", -1), "log_softmax": ("axis", -1), "leaky_relu": ("alpha", 0.2),
            "gelu": ("approximate", False)}
@@ -54,7 +73,8 @@ _PARAMS = {"softmax": ("axis", -1), "log_softmax": ("axis", -1), "leaky_relu": (
 class TFUnary(TFFunctionOp):
     kind = "TFUnary"
     keras_classes = tf_classes(*_ACTIVATIONS, *_MATH)
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 has ops.relu & co.; kport does not map them)"
+    keras3_refusal: ClassVar[str] = "kport has no Keras 3 spelling for it"
+    keras3_ops = _KERAS3_OPS
 
     function: str = "nn.relu"
     axis: int = -1
