@@ -455,3 +455,29 @@ def test_subclassed_model_with_two_outputs():
     assert set(history.history) == {"loss", "output_1_loss", "output_2_loss"}
     total, first, second = model.evaluate(x, [np.zeros((20, 2)), np.ones((20, 1))], verbose=0, batch_size=20)
     assert total == pytest.approx(first + 0.5 * second, rel=1e-5)
+
+
+def test_masks_cross_nested_model_boundaries():
+    import kport
+    from kport.keras.layers import LSTM, Embedding, GlobalAveragePooling1D
+
+    np.random.seed(2)
+    # a mask made outside is consumed inside, and one made inside is consumed outside
+    seq_in = Input(shape=(6, 4))
+    consumer = Model(seq_in, LSTM(3)(seq_in), name="consumer")
+    ids_in = Input(shape=(6,))
+    producer = Model(ids_in, Embedding(12, 4, mask_zero=True)(ids_in), name="producer")
+    outer_ids = Input(shape=(6,))
+    embedded = producer(outer_ids)
+    model = Model(outer_ids, [consumer(embedded), GlobalAveragePooling1D()(embedded)])
+    ids = np.random.randint(1, 12, (3, 6))
+    ids[:, 3:] = 0
+    graph = model.to_ir()
+    for ours, ref in zip(model.predict(ids), kport.run(graph, [ids.astype("float32")])):
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+    before = model.predict(ids)
+    table = producer.layers[1].get_weights()[0]
+    table[0] = 4.0  # the padding vector is masked on both sides of the boundary
+    producer.layers[1].set_weights([table])
+    for a, b in zip(model.predict(ids), before):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

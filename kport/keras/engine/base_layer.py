@@ -194,16 +194,12 @@ class Layer:
                             (self, k, j)) for j, s in enumerate(out_shapes)]
         node = Node(self, xs + extra, outs, dict(kwargs), single_input=not isinstance(inputs, list), n_main=len(xs),
                     tensor_kwargs=tensor_kwargs)
-        self._propagate_masks(node)
         self._inbound_nodes.append(node)
         return outs if many else outs[0]
 
     def _symbolic_output_shapes(self, shapes: list[tuple], kwarg_shapes: list[tuple]):
         """Output shape(s) of a symbolic call; keyword tensors do not change them for a custom layer."""
         return self.compute_output_shape(shapes[0] if len(shapes) == 1 else shapes)
-
-    def _propagate_masks(self, node: Node) -> None:
-        """Sets the implicit masks of a symbolic call (custom layers drop them, as `supports_masking=False`)."""
 
     def _call_eager(self, inputs, kwargs: dict):
         from kport.keras import backend as K

@@ -108,14 +108,33 @@ class Network:
     # ---- running ------------------------------------------------------------------------
     def run_graph(self, xs: list, training: bool) -> list:
         """Computes the outputs from torch input tensors."""
+        return self.run_graph_masked(xs, training)[0]
+
+    def run_graph_masked(self, xs: list, training: bool, in_masks: list | None = None) -> tuple[list, list]:
+        """Computes the outputs and their implicit Keras masks (None where unmasked)."""
         values = {id(t): x for t, x in zip(self.inputs, xs)}
+        masks = {id(t): m for t, m in zip(self.inputs, in_masks or [])}
         for node in self._nodes:
             args = [values[id(t)] for t in node.inputs]
-            mask = masking.evaluate_for_node(node.input_mask, values) if node.input_mask is not None else None
-            outs = node.layer.run_node(args, node, training, mask)
-            for t, o in zip(node.outputs, outs):
+            main_masks = [masks.get(id(t)) for t in node.main_inputs]
+            layer = node.layer
+            if getattr(layer, "_is_graph_network", False):  # a nested model takes and gives masks
+                fixed = node.kwargs.get("training")
+                outs, out_masks = layer.run_graph_masked(args[:node.n_main], training if fixed is None else fixed,
+                                                         main_masks)
+            else:
+                op = getattr(layer, "op", None)
+                consumed = None
+                if op is not None and "mask" not in node.tensor_kwargs:
+                    consumed = masking.consumed_mask(op, main_masks)
+                outs = layer.run_node(args, node, training, consumed)
+                first = masking.output_mask(op, args[:node.n_main], main_masks) if op is not None else None
+                out_masks = [first] + [None] * (len(outs) - 1)
+            for t, o, m in zip(node.outputs, outs, out_masks):
                 values[id(t)] = o
-        return [values[id(t)] for t in self.outputs]
+                if m is not None:
+                    masks[id(t)] = m
+        return [values[id(t)] for t in self.outputs], [masks.get(id(t)) for t in self.outputs]
 
     def compile_modules(self) -> None:
         """Creates every op layer's torch module from the recorded input shapes."""

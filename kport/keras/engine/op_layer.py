@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kport.keras import initializers, regularizers
-from kport.keras.engine import masking, training_behaviors
+from kport.keras.engine import training_behaviors
 from kport.keras.engine.base_layer import BASE_KWARGS, Layer
 from kport.keras.layers import signatures
 from kport.ops import activation_fns
@@ -345,11 +345,6 @@ class OpLayer(Layer):
         # ops see every node input, keyword tensors included, as in an imported graph
         outs = [tuple(s) for s in self.op.output_shapes([tuple(s) for s in shapes + kwarg_shapes])]
         return outs[0] if len(outs) == 1 else outs
-
-    def _propagate_masks(self, node) -> None:
-        main = node.main_inputs
-        node.outputs[0].keras_mask = masking.output_mask(self.op, main, node.outputs[0].shape)
-        node.input_mask = None if "mask" in node.tensor_kwargs else masking.consumed_mask(self.op, main)
 
     def run_node(self, xs: list, node, training: bool, mask=None) -> list:
         out = self._run(list(xs), bool(training if node.kwargs.get("training") is None else node.kwargs["training"]),

@@ -17,14 +17,12 @@ class KerasTensor:
         dtype: the element type.
         name: a readable name (`dense/0:0` style).
         keras_history: (layer, node index, tensor index) of the call that made it.
-        keras_mask: the implicit Keras mask it carries (`engine.masking.MaskExpr`), or None.
     """
 
     shape: tuple
     dtype: str = "float32"
     name: str = ""
     keras_history: tuple = field(default=None, repr=False)
-    keras_mask: object = field(default=None, repr=False)
 
     @property
     def _keras_history(self) -> tuple:
@@ -57,7 +55,6 @@ class Node:
         outputs: the symbolic outputs.
         kwargs: non-tensor call arguments (e.g. `training`).
         single_input: the layer was called on one tensor, not a list.
-        input_mask: the implicit mask this call hands its layer (`engine.masking.MaskExpr`), or None.
         n_main: how many of `inputs` are the positional inputs; the rest are keyword tensors.
         tensor_kwargs: keyword tensors (`initial_state=`, `mask=`): name -> (positions in `inputs`,
             given as a list).
@@ -68,7 +65,6 @@ class Node:
     outputs: list[KerasTensor]
     kwargs: dict[str, Any] = field(default_factory=dict)
     single_input: bool = True
-    input_mask: object = None
     n_main: int = -1
     tensor_kwargs: dict = field(default_factory=dict)
 
