@@ -57,6 +57,16 @@ class DenseAttentionOp(Op):
     def num_outputs(self, n_inputs: int) -> int:
         return 2
 
+    def keras_node(self, flavor: str, refs: list, node) -> dict:
+        """The written call: [query, value, key?] as one list (masks are derived again on load)."""
+        from kport.ops.rnn_common import keras_call_node
+
+        masks = {p for p in node.call.get("tensor:mask", []) if p is not None}
+        spec = keras_call_node(flavor, refs, node, [i for i in range(len(refs)) if i not in masks], {})
+        if flavor == "keras3" and not isinstance(spec["inbound"]["args"][0], list):
+            spec["inbound"]["args"] = [spec["inbound"]["args"]]
+        return spec
+
     def output_shapes(self, in_shapes):
         q, v = in_shapes[0], in_shapes[1]
         return [tuple(q[:-1]) + (v[-1],), tuple(q[:-1]) + (v[-2],)]

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import UnsupportedLayerError
+from kport.errors import ExportError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
 from kport.ops.rnn_common import nested_layer_spec, split_inputs
 
@@ -72,6 +72,16 @@ class Bidirectional(Op):
     @property
     def return_sequences(self) -> bool:
         return self.forward.return_sequences
+
+    def keras_node(self, flavor: str, refs: list, node) -> dict:
+        from kport.ops.rnn_common import _state_positions, keras_call_node
+
+        masked = any(p is not None for p in (node.call or {}).get("tensor:mask", []))
+        if masked and self.return_sequences and not self.forward.zero_output_for_mask:
+            raise ExportError("this Bidirectional (multi-backend Keras 2) repeats outputs at masked steps; "
+                              "tf.keras 2 and Keras 3 zero them", layer=node.layer,
+                              hint="export to ONNX or PyTorch, which keep the Keras 2 behaviour")
+        return keras_call_node(flavor, refs, node, [0], {"initial_state": _state_positions(node, len(refs))})
 
     def num_outputs(self, n_inputs: int) -> int:
         n = 1 if self.merge_mode else 2

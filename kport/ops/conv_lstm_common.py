@@ -67,6 +67,11 @@ class ConvLSTMBase(Op):
     def channels_first(self) -> bool:
         return self.data_format == "channels_first"
 
+    def keras_node(self, flavor: str, refs: list, node) -> dict:
+        from kport.ops.rnn_common import _state_positions, keras_call_node
+
+        return keras_call_node(flavor, refs, node, [0], {"initial_state": _state_positions(node, len(refs))})
+
     def num_outputs(self, n_inputs: int) -> int:
         return 3 if self.return_state else 1
 

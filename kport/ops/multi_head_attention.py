@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import ShapeError, UnsupportedLayerError
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
 
 NEG = np.float32(1.0e9)
@@ -56,12 +56,42 @@ class MultiHeadAttention(Op):
         op.zero_masked_rows = op.ignores_query_mask_argument = ctx.flavor == "keras3"
         return op
 
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        cfg = {k: v for k, v in super().keras_config(flavor).items()
+               if k not in ("zero_masked_rows", "ignores_query_mask_argument")}
+        if cfg.get("output_shape") and len(cfg["output_shape"]) == 1 and flavor != "keras3":
+            cfg["output_shape"] = cfg["output_shape"][0]
+        if flavor != "keras3":  # tf.keras reads these build shapes back (None: built on first call)
+            cfg.update(query_shape=None, key_shape=None, value_shape=None)
+        return cfg
+
     @property
     def v_dim(self) -> int:
         return self.value_dim or self.key_dim
 
     def num_outputs(self, n_inputs: int) -> int:
         return 2
+
+    def keras_node(self, flavor: str, refs: list, node) -> dict:
+        """The written call: query (and value) positionally, key / attention_mask as keywords."""
+        from kport.ops.rnn_common import keras_call_node
+
+        call = node.call or {}
+        masked = any(p is not None for p in call.get("tensor:mask", [])) or call.get("tensor:attention_mask")
+        if flavor != "keras3" and self.zero_masked_rows and call.get("return_attention_scores") and masked:
+            raise ExportError("Keras 3 zeroes the scores of fully masked rows; tf.keras would return uniform "
+                              "ones", layer=node.layer, hint="write a Keras 3 file (--to keras) or ONNX/PyTorch")
+        keyword = {k[len("tensor:"):]: [p for p in v if p is not None] for k, v in call.items()
+                   if k.startswith("tensor:") and k[len("tensor:"):] in ("value", "key", "attention_mask")}
+        taken = {p for k, v in call.items() if k.startswith("tensor:") for p in v if p is not None}
+        positional = [i for i in range(len(refs)) if i not in taken][:2]
+        if flavor != "keras3" and len(positional) == 2:  # tf.keras records the value as a keyword
+            keyword["value"], positional = [positional[1]], positional[:1]
+        spec = keras_call_node(flavor, refs, node, positional, keyword)
+        if flavor == "keras3":
+            args = spec["inbound"]["args"]
+            spec["inbound"]["args"] = args[0] if args and isinstance(args[0], list) else args
+        return spec
 
     # ---- inputs -----------------------------------------------------------------
     def roles(self, xs: list, call: dict) -> dict:

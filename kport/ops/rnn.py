@@ -89,6 +89,11 @@ class RNN(Op):
     def n_states(self) -> int:
         return sum(c.n_states for c in self.cells)
 
+    def keras_node(self, flavor: str, refs: list, node) -> dict:
+        from kport.ops.rnn_common import _state_positions, keras_call_node
+
+        return keras_call_node(flavor, refs, node, [0], {"initial_state": _state_positions(node, len(refs))})
+
     def num_outputs(self, n_inputs: int) -> int:
         return 1 + self.n_states if self.return_state else 1
 

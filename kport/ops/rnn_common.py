@@ -49,6 +49,11 @@ class InputRoles:
     mask: np.ndarray | str | None = None
 
 
+def _state_positions(node, n_inputs: int) -> list[int]:
+    masks = {p for p in (node.call or {}).get("tensor:mask", []) if p is not None}
+    return [i for i in range(1, n_inputs) if i not in masks]
+
+
 def split_inputs(xs: list, call: dict | None, n_states: int, kind: str) -> InputRoles:
     """Sorts a node's inputs into sequence, initial states and mask.
 
@@ -118,6 +123,10 @@ class RecurrentOp(Op):
         else:
             cfg.pop("zero_output_for_mask", None)
         return cfg
+
+    def keras_node(self, flavor: str, refs: list, node) -> dict:
+        """The written call: the sequence, then initial states (Keras 3 keyword, tf.keras positional)."""
+        return keras_call_node(flavor, refs, node, [0], {"initial_state": _state_positions(node, len(refs))})
 
     # ---- shapes -------------------------------------------------------------
     def num_outputs(self, n_inputs: int) -> int:
@@ -262,3 +271,37 @@ def nested_layer_spec(op: Op, flavor: str, name: str, class_name: str | None = N
     if flavor == "keras3":
         spec = {"module": "keras.layers", **spec, "registered_name": None}
     return spec
+
+
+# call arguments that are not tensors and that a written Keras node keeps
+WRITTEN_CALL_ARGS = ("use_causal_mask", "return_attention_scores")
+
+
+def keras_call_node(flavor: str, refs: list, node, positional: list[int], keywords: dict[str, list[int]]) -> dict:
+    """A Keras inbound-node entry for a call whose inputs have roles (kport -> Keras writers).
+
+    Masks are left out: Keras derives them again from Embedding(mask_zero) / Masking when it
+    loads the file (and kport's importer makes them explicit again).
+
+    Args:
+        flavor: 'keras3' or 'tf.keras'.
+        refs: one reference per node input (Keras 3 `__keras_tensor__` dicts or tf.keras histories).
+        node: the IR node (its `call` gives the flags kept).
+        positional: input positions passed positionally, in order.
+        keywords: keyword name -> input positions (a list value when several).
+    """
+    flags = {k: v for k, v in (node.call or {}).items() if k in WRITTEN_CALL_ARGS}
+    if flavor == "keras3":
+        kwargs = {k: ([refs[i] for i in ps] if len(ps) > 1 or k == "initial_state" else refs[ps[0]])
+                  for k, ps in keywords.items() if ps}
+        args = [refs[i] for i in positional]
+        # Keras 3 builds the layer when the functional model calls it; a build_config from every
+        # node input (masks, states) would be wrong
+        return {"inbound": {"args": [args] if len(args) > 1 else args, "kwargs": {**kwargs, **flags}},
+                "omit": ("build_config",)}
+    hist = lambda i: list(refs[i])  # noqa: E731
+    extra = {k: ([hist(i) for i in ps] if len(ps) > 1 else hist(ps[0])) for k, ps in keywords.items()
+             if ps and k != "initial_state"}
+    entries = [hist(i) + [{}] for i in positional + keywords.get("initial_state", [])]
+    entries[0][3] = {**extra, **flags}
+    return {"inbound": entries}

@@ -67,6 +67,23 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def _mask_only_nodes(graph: Graph) -> set[int]:
+    """ids of the nodes that only compute masks (read as 'tensor:mask' inputs, not model outputs)."""
+    uses: dict[str, list[tuple[object, bool]]] = {}
+    for node in graph.nodes:
+        masks = {p for p in node.call.get("tensor:mask", []) if p is not None}
+        for i, t in enumerate(node.inputs):
+            uses.setdefault(t, []).append((node, i in masks))
+    only: set[int] = set()
+    for node in reversed(graph.nodes):
+        outs = node.outputs
+        if any(t in graph.outputs for t in outs) or not any(uses.get(t) for t in outs):
+            continue
+        if all(as_mask or id(user) in only for t in outs for user, as_mask in uses.get(t, [])):
+            only.add(id(node))
+    return only
+
+
 def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[tuple[str, str, Layer | None]]]:
     """Builds the Functional config of a (flattened) graph in Keras 3 or tf.keras spelling.
 
@@ -86,8 +103,11 @@ def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[
             "registered_name": None, "name": spec.name, "inbound_nodes": []})
         order.append(("InputLayer", spec.name, None))
     entries: dict[str, dict] = {}
+    mask_only = _mask_only_nodes(graph)
     for node in graph.nodes:
         layer = graph.layers[node.layer]
+        if getattr(layer.op, "internal", False) or id(node) in mask_only:
+            continue  # masks: Keras derives them again on load (docs/DEVELOPING.md "Masks")
         if node.layer not in entries:
             class_name, cfg = layer_class_and_config(layer, graph, flavor)
             entry = {"module": "keras.layers", "class_name": class_name, "config": cfg,
@@ -101,7 +121,8 @@ def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[
         k = len(entry["inbound_nodes"])
         # op calls with constant operands (Keras 3 ops, tf.keras TFOpLambda) spell their own node
         written = getattr(layer.op, "keras_node", None)
-        spec = written(flavor, [keras_tensor(graph, t, history[t]) if flavor == "keras3" else history[t]
+        spec = written(flavor, [None if t not in history else
+                                keras_tensor(graph, t, history[t]) if flavor == "keras3" else history[t]
                                 for t in node.inputs], node) if written else None
         if spec is not None:
             entry["inbound_nodes"].append(spec["inbound"])
@@ -113,11 +134,11 @@ def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[
             for key in spec.get("omit", ()):  # Keras 3 operations have no build_config
                 entry.pop(key, None)
         elif flavor == "keras3":
-            args = [keras_tensor(graph, t, history[t]) for t in node.inputs]
+            args = [keras_tensor(graph, t, history[t]) for t in node.inputs if t in history]
             many = getattr(layer.op, "takes_list", len(node.inputs) > 1)
             entry["inbound_nodes"].append({"args": [args] if many else args, "kwargs": {}})
         else:
-            entry["inbound_nodes"].append([list(history[t]) + [{}] for t in node.inputs])
+            entry["inbound_nodes"].append([list(history[t]) + [{}] for t in node.inputs if t in history])
         for j, t in enumerate(node.outputs):
             history[t] = (node.layer, k, j)
     outs = [list(history[t]) for t in graph.outputs]
