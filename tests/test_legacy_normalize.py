@@ -263,3 +263,36 @@ def test_theano_same_strided_deconvolution_is_refused():
         legacy.normalize_layer("Deconvolution2D", {
             "nb_filter": 2, "nb_row": 3, "nb_col": 3, "subsample": [2, 2], "border_mode": "same",
             "dim_ordering": "th", "output_shape": [None, 2, 12, 12]}, K1)
+
+
+def test_keras0_json_and_weights_th_cnn(tmp_path):
+    # Keras 0.3 to_json(): layer classes in "name", no layer names; save_weights: layer_{k}/param_{p}
+    arch = tmp_path / "k03.json"
+    arch.write_text(json.dumps({"name": "Sequential", "loss": "mse", "layers": [
+        {"name": "Convolution2D", "nb_filter": 2, "nb_row": 2, "nb_col": 3, "init": "uniform", "activation": "relu",
+         "border_mode": "valid", "subsample": [1, 1], "dim_ordering": "th", "input_shape": [1, 4, 5],
+         "cache_enabled": True},
+        {"name": "Flatten", "cache_enabled": True},
+        {"name": "Dense", "output_dim": 2, "init": "uniform", "activation": "linear", "input_dim": None}]}))
+    rng = np.random.RandomState(3)
+    w_conv, b_conv = rng.randn(2, 1, 2, 3), rng.randn(2)  # th layout (out, in, rows, cols)
+    w_dense, b_dense = rng.randn(2 * 3 * 3, 2), rng.randn(2)
+    path = tmp_path / "k03_weights.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["nb_layers"] = 3
+        for k, params in enumerate([[w_conv, b_conv], [], [w_dense, b_dense]]):
+            g = f.create_group(f"layer_{k}")
+            g.attrs["nb_params"] = len(params)
+            for p, arr in enumerate(params):
+                g.create_dataset(f"param_{p}", data=arr.astype(np.float32))
+    graph = kport.load(str(arch), weights=str(path))
+    x = rng.randn(2, 1, 4, 5).astype(np.float32)
+    # Theano: a true convolution (kernel reversed), NCHW, flattened CHW
+    conv = np.zeros((2, 2, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            patch = x[:, :, i:i + 2, j:j + 3]
+            conv[:, :, i, j] = np.einsum("bchw,ochw->bo", patch, w_conv[:, :, ::-1, ::-1])
+    want = np.maximum(conv + b_conv[None, :, None, None], 0).reshape(2, -1) @ w_dense + b_dense
+    np.testing.assert_allclose(kport.run(graph, [x])[0], want, rtol=1e-4, atol=1e-5)
+    assert [layer.name for layer in graph.layers.values()] == ["convolution2d_1", "flatten_1", "dense_1"]

@@ -96,7 +96,7 @@ def normalize_layer(class_name: str, cfg: dict, ctx: ImportContext) -> tuple[str
                  "(--trust-lambda) is not supported yet")
     if class_name == "Merge":
         _check_merge(cfg, ctx)
-    if class_name == "BatchNormalization" and ctx.keras_major == 1 and "gamma_regularizer" not in cfg:
+    if class_name == "BatchNormalization" and ctx.keras_major <= 1 and "gamma_regularizer" not in cfg:
         _EARLY_BATCHNORMS.add((ctx.path, ctx.layer))
     inner = cfg.get("layer")
     if isinstance(inner, dict) and isinstance(inner.get("config"), dict):  # TimeDistributed, Bidirectional
@@ -182,7 +182,7 @@ def _fix_values(class_name: str, cfg: dict, ctx: ImportContext) -> None:
         p = cfg["padding"]
         cfg["padding"] = [[p.get("top_pad", 0), p.get("bottom_pad", 0)],
                           [p.get("left_pad", 0), p.get("right_pad", 0)]]
-    if class_name == "BatchNormalization" and ctx.keras_major == 1 and cfg.get("mode", 0) != 0:
+    if class_name == "BatchNormalization" and ctx.keras_major <= 1 and cfg.get("mode", 0) != 0:
         raise UnsupportedLayerError(
             f"BatchNormalization mode={cfg['mode']} normalizes with the statistics of each batch or sample, "
             "not with stored moving statistics", path=ctx.path, layer=ctx.layer,

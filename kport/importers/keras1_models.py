@@ -17,10 +17,10 @@ from kport.ops.base import ImportContext
 def normalize_model(model: dict, ctx: ImportContext) -> dict:
     """Applies the model-level legacy rewrites (Merge-headed Sequentials, Theano 'same' padding)."""
     model = merge_sequential_to_functional(model)
-    if ctx.keras_major == 1:
+    if ctx.keras_major <= 1:
         model = _map_layers(model, _splice_nested_sequentials)
         model = fill_dim_ordering(model)
-    if ctx.backend == "theano" or (ctx.backend is None and ctx.keras_major == 1 and _uses_th_ordering(model)):
+    if ctx.backend == "theano" or (ctx.backend is None and ctx.keras_major <= 1 and _uses_th_ordering(model)):
         # a Keras 1 architecture alone (JSON) does not name its backend; `th` ordering was Theano's own
         model = _map_layers(model, _theano_same_layers)
     return model
@@ -256,3 +256,31 @@ def _theano_pooling(layer_cfg: dict) -> dict:
     return {**layer_cfg, "class_name": "TheanoPooling", "config": new_cfg}
 
 
+
+
+# ---- Keras 0.x architectures --------------------------------------------------------------
+def keras0_model(value) -> dict | None:
+    """Turns a Keras 0.x `to_json()` Sequential into the Keras 1 `{class_name, config}` form.
+
+    Keras 0.x wrote `{"name": "Sequential", "layers": [...]}` with each layer's class in
+    its `name` and its arguments beside it; layers had no names of their own, so they are
+    numbered per class (`dense_1`, ...). Returns None for anything else.
+    """
+    if not isinstance(value, dict) or "class_name" in value or value.get("name") != "Sequential" \
+            or not isinstance(value.get("layers"), list):
+        return None
+    counters: dict[str, int] = {}
+    return {"class_name": "Sequential", "keras_version": "0",
+            "config": [_keras0_layer(layer, counters) for layer in value["layers"]]}
+
+
+def _keras0_layer(layer: dict, counters: dict[str, int]) -> dict:
+    class_name = layer.get("name")
+    if class_name == "Sequential":
+        return {"class_name": "Sequential", "config": [_keras0_layer(x, counters) for x in layer.get("layers", [])]}
+    cfg = {k: v for k, v in layer.items() if k not in ("name", "cache_enabled", "custom_name")}
+    counters[class_name] = counters.get(class_name, 0) + 1
+    cfg["name"] = layer.get("custom_name") or f"{str(class_name).lower()}_{counters[class_name]}"
+    if class_name == "Merge" and isinstance(cfg.get("layers"), list):
+        cfg["layers"] = [_keras0_layer(x, counters) for x in cfg["layers"]]
+    return {"class_name": class_name, "config": cfg}

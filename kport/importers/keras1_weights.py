@@ -26,7 +26,7 @@ def saved_by_theano(source, items: list[tuple[str, np.ndarray]]) -> bool:
     """
     if source.backend:
         return source.backend == "theano"
-    if source.keras_major != 1 or not items:
+    if source.keras_major > 1 or not items:
         return False
     return not any(name.endswith(":0") for name, _ in items)
 
@@ -56,7 +56,7 @@ def _convert(op, items, source, theano: bool, layer_name: str | None = None):
                 + _convert(op.backward, items[half:], source, theano))
     if op.kind == "TimeDistributed" and getattr(op, "layer", None) is not None:
         return _convert(op.layer, items, source, theano)
-    if source.keras_major == 1:
+    if source.keras_major <= 1:  # Keras 0.x and 1.x
         items = _keras1_layout(op.kind, op, items, source, layer_name)
     if op.kind in FLIPPED_KINDS and theano:
         items = _flip_kernels(op.kind, items)

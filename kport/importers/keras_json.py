@@ -58,6 +58,10 @@ def read_model_json(path: str) -> dict:
     if isinstance(value, dict) and "weight_map" in value:
         raise FormatError("this JSON is a sharded-weights index, not a model architecture", path=path,
                           hint="give the architecture (JSON or .keras) as the model and this file as its weights")
+    if isinstance(value, dict) and "class_name" not in value:  # Keras 0.x: {"name": "Sequential", "layers"}
+        from kport.importers.keras1_models import keras0_model
+
+        value = keras0_model(value) or value
     if not isinstance(value, dict) or "class_name" not in value or "config" not in value:
         raise FormatError("the JSON is not a Keras model architecture (no class_name/config)", path=path,
                           hint="give the output of model.to_json()")

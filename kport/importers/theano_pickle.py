@@ -331,7 +331,7 @@ def _weight_count(graph: Graph, layer, available: int | None = None) -> int:
     n = len(layer.op.weight_shapes([graph.tensors[t].shape for t in node.inputs]))
     # Keras 1 LSTM/GRU kept one array per gate piece (12 / 9) where Keras 2 keeps 3
     legacy = {"LSTM": 12, "GRU": 9}.get(layer.op.kind)
-    if legacy and graph.source.keras_major == 1 and available is not None and available >= legacy:
+    if legacy and graph.source.keras_major <= 1 and available is not None and available >= legacy:
         return legacy
     return n
 
