@@ -337,3 +337,22 @@ def test_precision_and_recall_stream_over_batches():
     x, y, _ = _blobs(30)
     assert model.metrics_names == ["loss", "p", "accuracy"]
     model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_a_model_trained_by_an_added_loss_only():
+    from kport.keras.layers import Layer
+
+    class Penalty(Layer):
+        def call(self, inputs):
+            self.add_loss(K.mean(K.square(inputs - 3.0)))
+            return inputs
+
+    np.random.seed(0)
+    x_in = Input(shape=(2,))
+    model = Model(x_in, Penalty()(Dense(2)(x_in)))
+    model.compile(optimizers.SGD(lr=0.1), loss=None)
+    x = np.random.rand(16, 2).astype("float32")
+    first = model.train_on_batch(x)
+    for _ in range(30):
+        last = model.train_on_batch(x)
+    assert last < 0.1 * first

@@ -24,6 +24,7 @@ class Trainer:
     loss = None
     _metric_specs: tuple = (None, None)
     _loss_weights_arg = None
+
     # ---- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
                 weighted_metrics=None, target_tensors=None, run_eagerly=None, **kwargs):
@@ -137,6 +138,7 @@ class Trainer:
         extra = self.losses
         if extra:
             total = total + sum(extra)
+        total = total if torch.is_tensor(total) else torch.tensor(float(total))  # loss=None, no added losses
         self._clear_call_losses()
         params = self.torch_parameters()
         if params and total.requires_grad:
@@ -155,6 +157,7 @@ class Trainer:
             self._clear_call_losses()
             if extra:
                 total = total + sum(extra)
+            total = total if torch.is_tensor(total) else torch.tensor(float(total))
             self._build_metrics()
             self._update_metrics(total, per_output, outs, ys, sws, len(xs[0]))
 
