@@ -356,3 +356,14 @@ def test_a_model_trained_by_an_added_loss_only():
     for _ in range(30):
         last = model.train_on_batch(x)
     assert last < 0.1 * first
+
+
+def test_weighted_metrics_use_the_sample_weights():
+    x, y, labels = _blobs(40)
+    model = _classifier()
+    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"], weighted_metrics=["accuracy"])
+    assert model.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
+    sw = (labels == 0).astype("float32")  # only class 0 counts in the weighted accuracy
+    _, plain, weighted = model.evaluate(x, y, sample_weight=sw, batch_size=40, verbose=0)
+    hits = model.predict(x).argmax(-1) == labels
+    assert plain == pytest.approx(hits.mean()) and weighted == pytest.approx(hits[labels == 0].mean())

@@ -70,9 +70,10 @@ class Trainer:
             for i, out_specs in enumerate(per_output):
                 for spec in out_specs:
                     label, metric = metrics_mod.resolve(spec, self._loss_fns[i], shapes[i])
-                    label = ("weighted_" + label) if is_weighted else label
-                    entries.append((f"{names[i]}_{label}" if many else label, i, metric,
-                                    "weighted" if is_weighted else "metric"))
+                    name = f"{names[i]}_{label}" if many else label
+                    if is_weighted and name in [e[0] for e in entries]:  # tf.keras: prefix only on a clash
+                        name = f"{names[i]}_weighted_{label}" if many else f"weighted_{label}"
+                    entries.append((name, i, metric, "weighted" if is_weighted else "metric"))
         self._metric_entries = entries
 
     @property
