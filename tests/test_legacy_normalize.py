@@ -296,3 +296,13 @@ def test_keras0_json_and_weights_th_cnn(tmp_path):
     want = np.maximum(conv + b_conv[None, :, None, None], 0).reshape(2, -1) @ w_dense + b_dense
     np.testing.assert_allclose(kport.run(graph, [x])[0], want, rtol=1e-4, atol=1e-5)
     assert [layer.name for layer in graph.layers.values()] == ["convolution2d_1", "flatten_1", "dense_1"]
+
+
+def test_theano_same_convlstm_with_even_kernel_is_refused():
+    model = {"class_name": "Sequential", "config": [{"class_name": "ConvLSTM2D", "config": {
+        "name": "cl", "nb_filter": 2, "nb_row": 2, "nb_col": 3, "border_mode": "same", "dim_ordering": "th",
+        "batch_input_shape": [None, 3, 2, 6, 6]}}]}
+    with pytest.raises(UnsupportedLayerError, match="ConvLSTM2D"):
+        models.normalize_model(model, K1)
+    model["config"][0]["config"]["nb_row"] = 3  # odd kernels, stride 1: Theano and TF agree
+    assert models.normalize_model(model, K1)["config"][0]["class_name"] == "ConvLSTM2D"

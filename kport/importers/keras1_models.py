@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from kport.errors import UnsupportedLayerError
 from kport.importers.keras1_legacy import DIM_ORDERING
 from kport.ops.base import ImportContext
 
@@ -108,7 +109,26 @@ def _splice_nested_sequentials(layers: list[dict], functional: bool) -> list[dic
 
 
 def _theano_same_layers(layers: list[dict], functional: bool) -> list[dict]:
+    for lc in layers:
+        _refuse_theano_same_recurrent_conv(lc)
     return [_theano_pooling(lc) for lc in _pad_layers(layers, functional)]
+
+
+def _refuse_theano_same_recurrent_conv(layer_cfg: dict) -> None:
+    """ConvLSTM2D convolves inside its recurrence, where no ZeroPadding can be inserted."""
+    if layer_cfg.get("class_name") != "ConvLSTM2D":
+        return
+    cfg = layer_cfg.get("config") or {}
+    if (cfg.get("border_mode") or cfg.get("padding")) != "same":
+        return
+    kernel = [cfg["nb_row"], cfg["nb_col"]] if "nb_row" in cfg else cfg.get("kernel_size", [1, 1])
+    strides = cfg.get("subsample", cfg.get("strides", [1, 1]))
+    kernel = [kernel] * 2 if isinstance(kernel, int) else list(kernel)
+    strides = [strides] * 2 if isinstance(strides, int) else list(strides)
+    if any(k % 2 == 0 for k in kernel) or any(st > 1 for st in strides):
+        raise UnsupportedLayerError(
+            "Theano 'same' ConvLSTM2D with an even kernel or stride > 1 pads differently from every other "
+            "framework", layer=cfg.get("name"), hint="only odd kernels with stride 1 convert exactly")
 
 
 def merge_sequential_to_functional(model: dict) -> dict:
