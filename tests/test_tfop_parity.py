@@ -18,6 +18,8 @@ from layer_harness import assert_close, run_onnx
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfop"
 CASES = ["binary", "unary", "shapes", "slicing", "more", "logic", "keras3_spellable", "mixed", "nested"]
 FILES = [(c, ext) for c in CASES for ext in ("h5", "keras") if (FIXTURES / f"{c}.{ext}").exists()]
+# Keras 3 files whose operation nodes (keras.ops.relu, ops.mean, ...) read as the same ops
+KERAS3 = ["keras3_ops"]
 
 
 def _case(case: str, ext: str = "h5"):
@@ -98,3 +100,41 @@ def test_torchscript_matches_tf_keras(case):
         out = scripted(*[torch.from_numpy(np.ascontiguousarray(x)) for x in xs])
     out = out if isinstance(out, tuple) else (out,)
     _check([o.numpy() for o in out], ys, f"{case} torchscript")
+
+
+@pytest.mark.parametrize("case", KERAS3)
+def test_keras3_operations_match_keras3(case):
+    graph, xs, ys = _case(case, "keras")
+    _check(kport.run(graph, xs), ys, f"{case} numpy")
+    _check(run_onnx(graph, xs, 13), ys, f"{case} onnx opset 13")
+    _check(kport.run(graph, xs, backend="torch"), ys, f"{case} torch")
+
+
+@pytest.mark.parametrize("case", KERAS3)
+def test_keras3_operations_write_back_to_keras3_and_tf_keras(case, tmp_path):
+    from kport.exporters.keras.keras3_file import write_keras
+    from kport.exporters.keras.legacy_h5_file import write_h5
+
+    graph, xs, ys = _case(case, "keras")
+    write_keras(graph, tmp_path / "out.keras")
+    write_h5(graph, tmp_path / "out.h5")
+    _check(kport.run(kport.load(str(tmp_path / "out.keras")), xs), ys, f"{case} kport-written .keras")
+    _check(kport.run(kport.load(str(tmp_path / "out.h5")), xs), ys, f"{case} kport-written .h5")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", KERAS3)
+def test_keras3_operations_written_back_run_in_real_keras(case, tmp_path):
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    tf_keras = pytest.importorskip("tf_keras")
+    from kport.exporters.keras.keras3_file import write_keras
+    from kport.exporters.keras.legacy_h5_file import write_h5
+
+    graph, xs, ys = _case(case, "keras")
+    write_keras(graph, tmp_path / "out.keras")
+    write_h5(graph, tmp_path / "out.h5")
+    for name, model in (("Keras 3", keras.models.load_model(str(tmp_path / "out.keras"), compile=False)),
+                        ("tf_keras", tf_keras.models.load_model(str(tmp_path / "out.h5"), compile=False))):
+        out = model(xs if len(xs) > 1 else xs[0], training=False)
+        _check([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])], ys, f"{case} {name}")

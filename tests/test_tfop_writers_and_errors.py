@@ -197,3 +197,16 @@ def test_tf_functions_written_for_keras3_run_in_keras3(tmp_path):
     xs, ys = _io("keras3_spellable")
     write_keras(kport.load(str(FIXTURES / "keras3_spellable.h5")), tmp_path / "out.keras")
     _check(keras.models.load_model(str(tmp_path / "out.keras"), compile=False)(xs), ys, "Keras 3")
+
+
+def test_keras3_operation_with_unconverted_setting_is_refused(tmp_path):
+    source = zipfile.ZipFile(FIXTURES / "keras3_ops.keras")
+    config = json.loads(source.read("config.json"))
+    layer = next(lc for lc in config["config"]["layers"] if lc["class_name"] == "Max")
+    layer["config"]["initial"] = 1.0
+    with zipfile.ZipFile(tmp_path / "patched.keras", "w") as out:
+        for item in source.namelist():
+            out.writestr(item, json.dumps(config) if item == "config.json" else source.read(item))
+    with pytest.raises(UnsupportedLayerError, match=r"Max sets \{'initial': 1.0\}") as err:
+        kport.load(str(tmp_path / "patched.keras"))
+    assert err.value.layer == layer["name"]

@@ -78,6 +78,12 @@ def _keras3_operation(class_name: str, cfg: dict, ctx) -> tuple[str, dict]:
     if found is None:
         return class_name, cfg
     function, keys = found
+    # config entries kport does not map must hold their neutral value (Max's `initial`, Round's `decimals`)
+    unmapped = {k: v for k, v in cfg.items()
+                if k not in keys and k not in ("name", "trainable", "dtype") and v not in (None, 0)}
+    if unmapped:
+        raise UnsupportedLayerError(f"Keras 3 operation {class_name} sets {unmapped}, which kport does not convert",
+                                    path=ctx.path, layer=ctx.layer, hint="leave those arguments at their defaults")
     return f"TFOpLambda:{function}", {"function": function,
                                       "keras3_attributes": {attr: cfg.get(key) for key, attr in keys.items()}}
 

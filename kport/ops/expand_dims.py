@@ -38,3 +38,20 @@ class ExpandDims(Op):
 
     def to_onnx(self, g, xs, w, node):
         return [g.op("Unsqueeze", [xs[0], g.ints(self._axes(len(node.in_shapes[0])))])]
+
+    def keras_node(self, flavor, refs, node):
+        """An operation, not a layer: Keras 3 gets its ExpandDims operation, tf.keras `tf.expand_dims`."""
+        from kport.ops.tf_expand_dims import TFExpandDims
+
+        axis = self.axis if isinstance(self.axis, int) or flavor == "keras3" else None
+        if axis is None:
+            from kport.errors import ExportError
+
+            raise ExportError(f"ExpandDims over several axes {self.axis} has no tf.keras form", layer=node.layer,
+                              hint="write a Keras 3 file (--to keras), ONNX or PyTorch instead")
+        op = TFExpandDims(axis=axis)
+        if flavor == "keras3":
+            axis = list(self.axis) if isinstance(self.axis, tuple) else self.axis
+            return {**op.keras3_node(refs, node), "config": {"axis": axis}}
+        return {**op.keras_node(flavor, refs, node), "class_name": "TFOpLambda",
+                "config": {"trainable": True, "dtype": "float32", "function": op.function}}
