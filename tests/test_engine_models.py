@@ -481,3 +481,27 @@ def test_masks_cross_nested_model_boundaries():
     producer.layers[1].set_weights([table])
     for a, b in zip(model.predict(ids), before):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_keras1_merge_of_sequential_branches_and_functional_merge(tmp_path):
+    from kport.keras.layers import Merge, merge
+    from kport.keras.models import load_model
+
+    np.random.seed(0)
+    left = Sequential([Dense(4, input_dim=3)])
+    right = Sequential([Dense(4, input_dim=2)])
+    model = Sequential()
+    model.add(Merge([left, right], mode="concat"))
+    model.add(Dense(2, activation="softmax"))
+    assert model.count_params() == 16 + 12 + 18
+    xa, xb = np.random.rand(8, 3), np.random.rand(8, 2)
+    before = left.get_weights()[0].copy()
+    model.compile("sgd", "categorical_crossentropy")
+    model.fit([xa, xb], np.eye(2)[np.arange(8) % 2], epochs=2, verbose=0)
+    assert not np.allclose(left.get_weights()[0], before)  # the branches train too
+    model.save(str(tmp_path / "merged.h5"))
+    np.testing.assert_allclose(load_model(str(tmp_path / "merged.h5")).predict([xa, xb]), model.predict([xa, xb]),
+                               rtol=1e-6)
+    a, b = Input(shape=(3,)), Input(shape=(3,))
+    product = Model([a, b], merge([a, b], mode="mul"))
+    np.testing.assert_allclose(product.predict([xa, xa]), xa.astype("float32") ** 2, rtol=1e-6)

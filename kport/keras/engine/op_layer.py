@@ -88,6 +88,8 @@ class OpLayer(Layer):
             if field_name in kwargs:
                 raise TypeError(f"{type(self).__name__} got multiple values for {field_name!r}")
             kwargs[field_name] = value
+        # Keras 1 `Merge([model_a, model_b], mode=...)`: the branches a Sequential starts from
+        self.branches = list(kwargs.pop("layers", None) or []) if self.op_class.kind == "Merge" else []
         self.op, self._extras = build_op(self.op_class, self.keras_class or self.op_class.kind, kwargs, self.name)
         self._setup_state()
 
@@ -108,6 +110,7 @@ class OpLayer(Layer):
         Layer.__init__(layer, name=name, trainable=trainable)
         layer.op = op
         layer._extras = {}
+        layer.branches = []
         layer._setup_state()
         return layer
 

@@ -22,7 +22,15 @@ class Sequential(Model):
         return list(self._stack)
 
     def _weight_owners(self) -> list[Layer]:
-        return list(self._stack)
+        branches = [b for layer in self._stack for b in getattr(layer, "branches", [])]
+        return branches + list(self._stack)
+
+    def all_layers(self) -> list[Layer]:
+        out: list[Layer] = []
+        for layer in self._weight_owners():
+            inner = layer.all_layers() if isinstance(layer, Model) else [layer]
+            out.extend(x for x in inner if x not in out)
+        return out
 
     def add(self, layer: Layer) -> None:
         """Appends a layer; the first one may carry `input_shape` / `input_dim` / `batch_input_shape`."""
@@ -31,6 +39,14 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             self._input_tensor = layer._inbound_nodes[0].outputs[0]
             self._output_tensor = self._input_tensor
+            return
+        if getattr(layer, "branches", None) and not self._stack:
+            # Keras 1: a Sequential that starts with Merge([branch models]) takes every branch's inputs
+            self._stack.append(layer)
+            self._input_tensor = [t for branch in layer.branches for t in branch.inputs]
+            self._output_tensor = layer([branch.output for branch in layer.branches])
+            self._init_graph(self._input_tensor, self._output_tensor)
+            self._metric_entries = []
             return
         if self._input_tensor is None and not self._stack:
             shape = getattr(layer, "_batch_input_shape", None)

@@ -45,6 +45,11 @@ add, subtract, multiply, average, maximum, minimum, concatenate, dot = (
     _merge(k) for k in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"))
 
 
+def merge(inputs, mode: str = "sum", concat_axis: int = -1, dot_axes=-1, name: str | None = None, **kwargs):
+    """Keras 1's functional `merge([a, b], mode='concat')`."""
+    return _CLASSES["Merge"](mode=mode, concat_axis=concat_axis, dot_axes=dot_axes, name=name, **kwargs)(inputs)
+
+
 def class_for_op(op) -> type:
     """The layer class of an op instance (by its kind)."""
     return _CLASSES[op.kind]
@@ -69,5 +74,5 @@ def serialize(layer: Layer) -> dict:
 
 
 __all__ = ["Layer", "Input", "InputLayer", "OpLayer", "Lambda", "class_for_op", "layer_classes", "deserialize",
-           "serialize", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
+           "serialize", "merge", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            *_CLASSES]

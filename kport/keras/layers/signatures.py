@@ -61,6 +61,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "Masking": ("mask_value",),
     "Rescaling": ("scale", "offset"),
     "Bidirectional": ("layer", "merge_mode", "weights", "backward_layer"),
+    "Merge": ("layers", "mode", "concat_axis", "dot_axes"),  # Keras 1
     "TimeDistributed": ("layer",),
     # Keras 1 names
     "Convolution1D": ("nb_filter", "filter_length", "init", "activation"),
@@ -83,7 +84,8 @@ ENGINE_KEYWORDS = {"activity_regularizer", "alpha", "p", "sigma", "length", "ini
                    "synchronized", "quantization_config", "renorm", "renorm_clipping", "renorm_momentum",
                    "virtual_batch_size", "adjustment", "fused", "lora_rank", "lora_alpha", "sparse", "ragged",
                    "seed", "embeddings_constraint", "activity_regularizer", "input_dim", "input_length",
-                   "layer", "backward_layer"}
+                   "layer", "backward_layer", "layers", "output_shape", "output_mask", "node_indices",
+                   "tensor_indices", "arguments"}
 
 
 def positional_names(class_name: str, kind: str, fields: list[str]) -> tuple[str, ...]:
