@@ -7,12 +7,13 @@ negative steps included; ints must be constants (a tensor bound is refused).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import ExportError, ShapeError
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 
 INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
@@ -23,7 +24,7 @@ class TFSlice(TFFunctionOp):
     kind = "TFSlice"
     keras_classes = tf_classes("__operators__.getitem")
     tf_keras_class: ClassVar[str] = "SlicingOpLambda"
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 GetItem is not mapped)"
+    keras3_ops = {"__operators__.getitem": ("keras.src.ops.numpy", "GetItem", {})}
 
     function: str = "__operators__.getitem"
     # items: ('slice', start, stop, step) | ('index', i) | ('newaxis',) | ('ellipsis',)
@@ -37,6 +38,8 @@ class TFSlice(TFFunctionOp):
         items = raw if isinstance(raw, list) else [raw]
         spec = []
         for item in items:
+            if isinstance(item, dict) and item.get("class_name") == "__slice__":  # Keras 3 spelling
+                item = item.get("config", {})
             if item is None:
                 spec.append(("newaxis",))
             elif isinstance(item, bool) or not isinstance(item, (int, dict)):
@@ -55,6 +58,30 @@ class TFSlice(TFFunctionOp):
         if sum(s[0] == "ellipsis" for s in spec) > 1:
             raise args.refuse("has more than one Ellipsis")
         return {"spec": tuple(spec)}
+
+    def bind_call(self, call, n_inputs):
+        """Keras 3 GetItem carries its key as the second positional argument; tf.keras as slice_spec."""
+        if not getattr(self, "_from_keras3_config", False):
+            return super().bind_call(call, n_inputs)
+        from kport.ops.tf_op_common import TFCall
+
+        positional = (call or {}).get("positional") or []
+        if len(positional) != 2 or positional[0] is not None:
+            raise UnsupportedLayerError("GetItem needs a tensor and a constant key",
+                                        hint="index Keras tensors with constant ints and slices")
+        return dataclasses.replace(self, **self.read_call(TFCall(self.function, {"slice_spec": positional[1]}, 1)))
+
+    def keras3_node(self, refs, node):
+        key = []
+        for item in self.tf_call(1)[1]["slice_spec"]:
+            if isinstance(item, dict) and "start" in item:
+                item = {"class_name": "__slice__", "config": item}
+            elif isinstance(item, dict):
+                item = {"class_name": "__ellipsis__", "config": {}}
+            key.append(item)
+        spec = super().keras3_node(refs, node)
+        spec["inbound"]["args"].append(key)
+        return spec
 
     def tf_call(self, n_inputs: int):
         items = []
