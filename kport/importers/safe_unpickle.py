@@ -328,6 +328,14 @@ def load_all(path: str) -> list[Any]:
     return [resolve_sidecars(o, os.path.dirname(os.path.abspath(path)), path) for o in objs]
 
 
+def loads(data: bytes, path: str) -> Any:
+    """Reads one pickle held in memory (e.g. nested inside another) with the same restrictions."""
+    objs = _load_stream(bytes(data), path)
+    if not objs:
+        raise FormatError("an embedded pickle is empty", path=path)
+    return objs[0]
+
+
 def _load_stream(data: bytes, path: str, persistent=None) -> list[Any]:
     bio = io.BytesIO(data)
     objs = []

@@ -12,13 +12,14 @@ Pickled models come from Theano, so kernels are flipped like any Theano file.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
 from kport.errors import FormatError, WeightError
 from kport.importers import keras_config, safe_unpickle
-from kport.importers.safe_unpickle import Stub, is_stub, stub_path
+from kport.importers.safe_unpickle import Stub, stub_path
 from kport.ir.graph import Graph, SourceInfo
 from kport.ops.base import ImportContext
 
@@ -52,6 +53,8 @@ def load_pickle(path: str, weights: str | None = None, *, arch: str | None = Non
     path = str(path)
     objs = safe_unpickle.load_all(path)
     model = find_keras_model(objs)
+    if model is not None and "model_config" in model.attrs:
+        return graph_from_keras2_pickle(model, path)
     if model is not None:
         return graph_from_pickled_model(model, path, options.get("keras_version"))
     params = collect_parameters(objs)
@@ -99,6 +102,44 @@ def graph_from_pickled_model(model: Stub, path: str, keras_version: str | None =
     # nested layers' groups are shared out by their Keras 1 names (`dense_1_W`)
     keras_config.bind_weights(graph, {k: v for k, v in groups.items() if k in graph.layers or v})
     return graph
+
+
+def graph_from_keras2_pickle(model: Stub, path: str) -> Graph:
+    """A Keras 2.2.3+ model pickles as the HDF5 layout in a dict (keras.utils.io_utils.H5Dict).
+
+    Its state holds `keras_version`, `backend`, `model_config` and `model_weights` groups
+    whose arrays are themselves pickled (flagged `_<name>_pickled`); those inner pickles go
+    through the same restricted unpickler.
+    """
+    a = model.attrs
+    try:
+        config = json.loads(_text(a["model_config"]))
+    except (ValueError, TypeError) as err:
+        raise FormatError(f"the pickled model's config is not JSON ({err})", path=path)
+    version, backend = _text(a.get("keras_version")) or "2", _text(a.get("backend"))
+    source = SourceInfo(path=path, format="keras-pickle", keras_version=version, backend=backend)
+    ctx = ImportContext(path=path, keras_major=source.keras_major, keras_version=version, backend=backend,
+                        flavor="keras")
+    graph = keras_config.build_graph(config, source, ctx)
+    weights = a.get("model_weights") or {}
+    groups = {}
+    for lname in weights.get("layer_names", []):
+        lname = _text(lname)
+        group = weights.get(lname) or {}
+        items = []
+        for wname in group.get("weight_names", []):
+            wname = _text(wname)
+            value = group.get(wname)
+            if group.get(f"_{wname}_pickled"):
+                value = safe_unpickle.loads(value, path)
+            items.append((wname, np.asarray(value)))
+        groups[lname] = items
+    keras_config.bind_weights(graph, groups)
+    return graph
+
+
+def _text(value) -> str | None:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def _all_layers(model: Stub) -> list[Stub]:
