@@ -10,6 +10,7 @@ returns the second with `return_attention_scores=True`; unused otherwise).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -57,11 +58,17 @@ class DenseAttentionOp(Op):
     def num_outputs(self, n_inputs: int) -> int:
         return 2
 
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        """The legacy `causal` option is written as the call's `use_causal_mask` (see keras_node)."""
+        return {k: v for k, v in super().keras_config(flavor).items() if k != "causal"}
+
     def keras_node(self, flavor: str, refs: list, node) -> dict:
         """The written call: [query, value, key?] as one list (masks are derived again on load)."""
         from kport.ops.rnn_common import keras_call_node
 
         masks = {p for p in node.call.get("tensor:mask", []) if p is not None}
+        if self.causal and "use_causal_mask" not in node.call:
+            node = dataclasses.replace(node, call={**node.call, "use_causal_mask": True})
         spec = keras_call_node(flavor, refs, node, [i for i in range(len(refs)) if i not in masks], {})
         if flavor == "keras3" and not isinstance(spec["inbound"]["args"][0], list):
             spec["inbound"]["args"] = [spec["inbound"]["args"]]

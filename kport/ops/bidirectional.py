@@ -73,6 +73,14 @@ class Bidirectional(Op):
     def return_sequences(self) -> bool:
         return self.forward.return_sequences
 
+    def keras3_vars(self, w: dict) -> dict[str, list]:
+        """`.keras` layout: forward_layer/cell and backward_layer/cell."""
+        out = {}
+        for side, op in (("forward", self.forward), ("backward", self.backward)):
+            for sub, arrays in op.keras3_vars(_sub_weights(w, f"{side}_")).items():
+                out[f"{side}_layer/{sub}"] = arrays
+        return out
+
     def keras_node(self, flavor: str, refs: list, node) -> dict:
         from kport.ops.rnn_common import _state_positions, keras_call_node
 

@@ -67,6 +67,10 @@ class ConvLSTMBase(Op):
     def channels_first(self) -> bool:
         return self.data_format == "channels_first"
 
+    def keras3_vars(self, w: dict) -> dict[str, list]:
+        """Where a `.keras` file keeps the weights: under the layer's `cell`."""
+        return {"cell": list(w.values())}
+
     def keras_node(self, flavor: str, refs: list, node) -> dict:
         from kport.ops.rnn_common import _state_positions, keras_call_node
 

@@ -72,15 +72,21 @@ class MultiHeadAttention(Op):
     def num_outputs(self, n_inputs: int) -> int:
         return 2
 
+    def keras3_vars(self, w: dict) -> dict[str, list]:
+        """`.keras` layout: one EinsumDense sub-layer per projection."""
+        return {f"{part}_dense": [w[k] for k in (f"{part}_kernel", f"{part}_bias") if k in w]
+                for part in ("query", "key", "value", "output")}
+
     def keras_node(self, flavor: str, refs: list, node) -> dict:
         """The written call: query (and value) positionally, key / attention_mask as keywords."""
         from kport.ops.rnn_common import keras_call_node
 
         call = node.call or {}
         masked = any(p is not None for p in call.get("tensor:mask", [])) or call.get("tensor:attention_mask")
-        if flavor != "keras3" and self.zero_masked_rows and call.get("return_attention_scores") and masked:
-            raise ExportError("Keras 3 zeroes the scores of fully masked rows; tf.keras would return uniform "
-                              "ones", layer=node.layer, hint="write a Keras 3 file (--to keras) or ONNX/PyTorch")
+        if (flavor == "keras3") != self.zero_masked_rows and call.get("return_attention_scores") and masked:
+            raise ExportError("Keras 3 zeroes the scores of fully masked rows, tf.keras returns uniform ones: "
+                              f"the {flavor} file would compute other scores", layer=node.layer,
+                              hint="write the other Keras format, or ONNX/PyTorch")
         keyword = {k[len("tensor:"):]: [p for p in v if p is not None] for k, v in call.items()
                    if k.startswith("tensor:") and k[len("tensor:"):] in ("value", "key", "attention_mask")}
         taken = {p for k, v in call.items() if k.startswith("tensor:") for p in v if p is not None}

@@ -89,6 +89,18 @@ class RNN(Op):
     def n_states(self) -> int:
         return sum(c.n_states for c in self.cells)
 
+    def keras3_vars(self, w: dict) -> dict[str, list]:
+        """`.keras` layout: `cell`, or `cell/cells/<cell class>[_n]` for a stack."""
+        if len(self.cells) == 1:
+            return {"cell": list(w.values())}
+        out, seen = {}, {}
+        for i, cell in enumerate(self.cells):
+            base = {"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru_cell"}[cell.kind]
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            out[f"cell/cells/{base if n == 0 else f'{base}_{n}'}"] = list(self._cell_weights(w, i).values())
+        return out
+
     def keras_node(self, flavor: str, refs: list, node) -> dict:
         from kport.ops.rnn_common import _state_positions, keras_call_node
 

@@ -124,6 +124,10 @@ class RecurrentOp(Op):
             cfg.pop("zero_output_for_mask", None)
         return cfg
 
+    def keras3_vars(self, w: dict) -> dict[str, list]:
+        """Where a `.keras` file keeps the weights: under the layer's `cell`."""
+        return {"cell": list(w.values())}
+
     def keras_node(self, flavor: str, refs: list, node) -> dict:
         """The written call: the sequence, then initial states (Keras 3 keyword, tf.keras positional)."""
         return keras_call_node(flavor, refs, node, [0], {"initial_state": _state_positions(node, len(refs))})

@@ -38,6 +38,13 @@ class TimeDistributed(Op):
 
         return {"layer": nested_layer_spec(self.layer, flavor, f"{self.layer.kind.lower()}")}
 
+    def keras3_vars(self, w: dict) -> dict[str, list]:
+        """`.keras` layout: the inner layer's weights under `layer`."""
+        inner = getattr(self.layer, "keras3_vars", None)
+        if inner is None:
+            return {"layer": list(w.values())}
+        return {f"layer/{sub}": arrays for sub, arrays in inner(w).items()}
+
     @property
     def output_dtype(self):
         return getattr(self.layer, "output_dtype", None)

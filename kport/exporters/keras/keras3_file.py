@@ -42,6 +42,13 @@ def write_keras(graph: Graph, path) -> None:
             vars_.attrs["name"] = name
             if layer is None:
                 continue
+            nested = getattr(layer.op, "keras3_vars", None)  # sub-layer paths (RNN cells, wrappers)
+            if nested is not None:
+                for sub, arrays in nested(layer.weights).items():
+                    sub_vars = group.require_group(f"{sub}/vars")
+                    for i, arr in enumerate(arrays):
+                        sub_vars.create_dataset(str(i), data=arr)
+                continue
             for i, arr in enumerate(_keras3_weights(layer)):
                 vars_.create_dataset(str(i), data=arr)
     metadata = {"keras_version": KERAS_VERSION, "date_saved": "kport"}

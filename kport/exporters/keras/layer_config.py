@@ -112,7 +112,8 @@ def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[
             class_name, cfg = layer_class_and_config(layer, graph, flavor)
             entry = {"module": "keras.layers", "class_name": class_name, "config": cfg,
                      "registered_name": None, "name": layer.name, "inbound_nodes": []}
-            in_shape = [list(graph.tensors[t].shape) for t in node.inputs]
+            masks = {p for p in node.call.get("tensor:mask", []) if p is not None}  # Keras derives them
+            in_shape = [list(graph.tensors[t].shape) for i, t in enumerate(node.inputs) if i not in masks]
             entry["build_config"] = {"input_shape": in_shape[0] if len(in_shape) == 1 else in_shape}
             entries[node.layer] = entry
             layers_cfg.append(entry)
@@ -135,7 +136,7 @@ def functional_config(graph: Graph, flavor: str = "keras3") -> tuple[dict, list[
                 entry.pop(key, None)
         elif flavor == "keras3":
             args = [keras_tensor(graph, t, history[t]) for t in node.inputs if t in history]
-            many = getattr(layer.op, "takes_list", len(node.inputs) > 1)
+            many = getattr(layer.op, "takes_list", len(args) > 1)
             entry["inbound_nodes"].append({"args": [args] if many else args, "kwargs": {}})
         else:
             entry["inbound_nodes"].append([list(history[t]) + [{}] for t in node.inputs if t in history])
