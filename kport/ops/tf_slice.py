@@ -141,7 +141,7 @@ class TFSlice(TFFunctionOp):
         return [tuple(out)]
 
     def reference(self, xs, w):
-        return [np.ascontiguousarray(xs[0][self._key(xs[0].ndim)])]
+        return [np.array(xs[0][self._key(xs[0].ndim)])]  # a copy; ascontiguousarray makes 0-d 1-d
 
     def to_onnx(self, g, xs, w, node):
         spec = self.expanded(len(node.in_shapes[0]))
@@ -177,7 +177,7 @@ class TFSlice(TFFunctionOp):
     def to_torch(self, t, xs, w, node):
         # torch indexing has no negative steps: slice forward over the same elements, then flip
         shape = node.in_shapes[0]
-        parts, flips = [], []
+        parts, flips, pre_flips = [], [], []
         axis = out = 0
         for s in self.expanded(len(shape)):
             if s[0] == "newaxis":
@@ -190,7 +190,10 @@ class TFSlice(TFFunctionOp):
                 parts.append(str(s[1]))
                 continue
             step = 1 if s[3] is None else s[3]
-            if step < 0:
+            if step < 0 and size is None and s[1] is None and s[2] is None:  # x[::-k]: flip first, then step
+                pre_flips.append(axis - 1)
+                parts.append(f"::{-step}")
+            elif step < 0:
                 if size is None:
                     raise ExportError(f"slice {self.key_text()} steps backwards over an axis of unknown size",
                                       layer=node.layer, hint="give the input a fixed size on that axis")
@@ -203,7 +206,8 @@ class TFSlice(TFFunctionOp):
             else:
                 parts.append(":".join("" if v is None else str(v) for v in (s[1], s[2], step)))
             out += 1
-        y = t.line(f"{xs[0]}[{', '.join(parts)}]")
+        x = t.line(f"torch.flip({xs[0]}, dims={pre_flips})") if pre_flips else xs[0]
+        y = t.line(f"{x}[{', '.join(parts)}]")
         if flips:
             y = t.line(f"torch.flip({y}, dims={flips})")
         return [y]
