@@ -71,9 +71,11 @@ def test_wrapped_layers_are_normalized_too():
     assert cfg["layer"]["class_name"] == "Conv2D" and cfg["layer"]["config"]["filters"] == 2
 
 
-def test_batchnorm_modes_without_moving_statistics_are_refused():
-    with pytest.raises(UnsupportedLayerError, match="mode=2"):
-        legacy.normalize_layer("BatchNormalization", {"mode": 2, "axis": 1}, K1)
+@pytest.mark.parametrize("mode,kind", [(0, "BatchNormalization"), (1, "Keras1BatchNormalization"),
+                                       (2, "Keras1BatchNormalization")])
+def test_batchnorm_modes(mode, kind):
+    # modes 1 and 2 normalize with the data's own statistics: their own op
+    assert legacy.normalize_layer("BatchNormalization", {"mode": mode, "axis": 1}, K1)[0] == kind
 
 
 def test_keras1_detection_by_spelling():

@@ -120,6 +120,8 @@ def normalize_layer(class_name: str, cfg: dict, ctx: ImportContext) -> tuple[str
     _fix_values(class_name, out, ctx)
     if class_name in ("AtrousConvolution1D", "AtrousConvolution2D") and "dilation_rate" not in out:
         out["dilation_rate"] = 1
+    if class_name == "BatchNormalization" and ctx.keras_major <= 1 and out.get("mode", 0) in (1, 2):
+        return "Keras1BatchNormalization", out  # statistics of the data itself, not the stored ones
     return CLASS_ALIASES.get(class_name, class_name), out
 
 
@@ -182,11 +184,6 @@ def _fix_values(class_name: str, cfg: dict, ctx: ImportContext) -> None:
         p = cfg["padding"]
         cfg["padding"] = [[p.get("top_pad", 0), p.get("bottom_pad", 0)],
                           [p.get("left_pad", 0), p.get("right_pad", 0)]]
-    if class_name == "BatchNormalization" and ctx.keras_major <= 1 and cfg.get("mode", 0) != 0:
-        raise UnsupportedLayerError(
-            f"BatchNormalization mode={cfg['mode']} normalizes with the statistics of each batch or sample, "
-            "not with stored moving statistics", path=ctx.path, layer=ctx.layer,
-            hint="only mode=0 (feature-wise, moving statistics at inference) converts")
     if class_name == "Embedding":
         cfg.pop("dropout", None)  # Keras 1 Embedding dropout acts in training only
 
