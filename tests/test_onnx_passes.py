@@ -11,6 +11,7 @@ from kport.exporters.onnx.opt.cleanup import remove_noops
 from kport.exporters.onnx.opt.const_fold import fold_constants
 from kport.exporters.onnx.opt.fold_affine import fold_conv_affine
 from kport.exporters.onnx.opt.gemm import fuse_gemm
+from kport.exporters.onnx.opt.global_pool import use_global_pools
 from kport.exporters.onnx.opt.pad_fold import fold_pad_into_conv
 from kport.exporters.onnx.opt.transpose import push_transposes
 from kport.exporters.onnx.passes import optimize, remove_dead
@@ -230,6 +231,23 @@ def test_gemm_fusion_2d_only():
     g2 = assert_same_function(g, lambda h: (fuse_gemm(h, {out, out3}, ranks), remove_dead(h, {out, out3})),
                               feeds, [out, out3])
     assert ops(g2) == ["Gemm", "MatMul", "Add"]
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+def test_spatial_reduce_becomes_global_pool(opset):
+    from kport.exporters.onnx.opt.ranks import infer_ranks
+    from kport.ops.onnx_common import reduce
+
+    g = OnnxGraph(opset)
+    a = reduce(g, "ReduceMean", "x", [2, 3], keepdims=False)
+    b = reduce(g, "ReduceMax", "x", [-1, 2], keepdims=True)
+    c = reduce(g, "ReduceMean", "x", [1, 2], keepdims=False)  # not the spatial axes of NCHW: stays
+    outs = [a, b, c]
+    feeds = {"x": rand(2, 3, 4, 5)}
+    g2 = assert_same_function(g, lambda h: (use_global_pools(h, set(outs), {"x": 4}), remove_dead(h, set(outs))),
+                              feeds, outs)
+    assert ops(g2) == ["GlobalAveragePool", "Flatten", "GlobalMaxPool", "ReduceMean"]
+    assert infer_ranks(g2, {"x": 4})[a] == 2
 
 
 def test_noop_removal_keeps_output_names():

@@ -11,6 +11,7 @@ from kport.exporters.onnx.opt.cleanup import remove_noops
 from kport.exporters.onnx.opt.const_fold import fold_constants
 from kport.exporters.onnx.opt.fold_affine import fold_conv_affine
 from kport.exporters.onnx.opt.gemm import fuse_gemm
+from kport.exporters.onnx.opt.global_pool import use_global_pools
 from kport.exporters.onnx.opt.pad_fold import fold_pad_into_conv
 from kport.exporters.onnx.opt.transpose import push_transposes
 
@@ -34,6 +35,7 @@ def optimize(g: OnnxGraph, keep: set[str], input_ranks: dict[str, int] | None = 
         changed |= fold_pad_into_conv(g, keep)
         if not changed:
             break
+    use_global_pools(g, keep, input_ranks or {})
     fuse_gemm(g, keep, input_ranks or {})
     remove_noops(g, keep)
     remove_dead(g, keep)

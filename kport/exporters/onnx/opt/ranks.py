@@ -25,7 +25,7 @@ def infer_ranks(g: OnnxGraph, input_ranks: dict[str, int]) -> dict[str, int | No
             rank = max(ins)
         elif n.op_type == "MatMul" and len(ins) == 2 and None not in ins and min(ins) >= 2:
             rank = max(ins)
-        elif n.op_type in ("Gemm", "Flatten"):
+        elif n.op_type in ("Gemm", "Flatten"):  # Flatten always gives rank 2
             rank = 2
         elif n.op_type == "Reshape" and n.inputs[1] in g.initializers:
             rank = int(g.initializers[n.inputs[1]].size)
