@@ -201,7 +201,7 @@ def convert_all(name: str, h5: Path, repeats: int) -> dict:
     return out
 
 
-def latencies_ms(paths: dict[str, Path], batch: int, runs: int) -> dict[str, float]:
+def latencies_ms(paths: dict[str, Path], batch: int, runs: int, threads: int = 0) -> dict[str, tuple]:
     """Median ONNX Runtime latency per file, runs interleaved across files.
 
     Round-robin timing spreads the load of a shared machine evenly over the tools
@@ -214,6 +214,7 @@ def latencies_ms(paths: dict[str, Path], batch: int, runs: int) -> dict[str, flo
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        options.intra_op_num_threads = threads
         sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         inp = sess.get_inputs()[0]
         x = np.random.default_rng(1).standard_normal((batch, 224, 224, 3)).astype(np.float32)
@@ -279,6 +280,9 @@ def main() -> None:
     parser.add_argument("--models", default="resnet50,mobilenetv2,vgg16")
     parser.add_argument("--repeats", type=int, default=3, help="kport conversion runs (median reported)")
     parser.add_argument("--latency-runs", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="ONNX Runtime intra-op threads (0 = all cores); 1 keeps a shared machine's load "
+                             "from swamping the comparison")
     parser.add_argument("--readme", default=str(HERE / "README.md"))
     args = parser.parse_args()
     names = [n.strip() for n in args.models.split(",") if n.strip()]
@@ -289,8 +293,8 @@ def main() -> None:
         conv = convert_all(name, info[name]["h5"], args.repeats)
         result = {"weights_mb": info[name]["weights_mb"]}
         ready = {tool: c["path"] for tool, c in conv.items() if c["path"] is not None and c["error"] is None}
-        lat1 = latencies_ms(ready, 1, args.latency_runs)
-        lat8 = latencies_ms(ready, 8, max(5, args.latency_runs // 2))
+        lat1 = latencies_ms(ready, 1, args.latency_runs, args.threads)
+        lat8 = latencies_ms(ready, 8, max(5, args.latency_runs // 2), args.threads)
         for tool, c in conv.items():
             entry = {"seconds": c["seconds"], "peak_mb": c["peak_mb"], "error": c["error"], "how": c.get("how")}
             if tool in ready:
@@ -339,7 +343,7 @@ def write_report(rows: list[str], raw: dict, args) -> None:
         f"`kport convert MODEL.h5 --to onnx --no-check` (median of {args.repeats}), tf2onnx "
         "(`tf_keras.models.load_model` + `tf2onnx.convert.from_keras`, opset 17, one run) and Keras 3 "
         "(`keras.models.load_model` + `model.export(format='onnx')`, one run). Latency is ONNX Runtime CPU "
-        f"(all graph optimizations on), median of {args.latency_runs} runs at batch 1 and "
+        f"(all graph optimizations on, {args.threads or 'all'} intra-op thread(s)), median of {args.latency_runs} runs at batch 1 and "
         f"{max(5, args.latency_runs // 2)} at batch 8, with the minimum in parentheses; the machine is "
         "shared with other work, so medians are noisy (the minimum is the least disturbed run) and runs are "
         "interleaved across the tools so load hits them alike. `rel. diff` is "
