@@ -103,3 +103,29 @@ def test_run_with_wrong_input_shape_names_the_input(tmp_path):
     assert res.returncode != 0 and "Traceback" not in res.stderr
     assert "expects shape" in res.stderr
     assert not (tmp_path / "out.npz").exists()
+
+
+LEGACY = ROOT / "fixtures" / "legacy" / "keras122"
+
+
+def test_run_binds_a_parameter_pickle_onto_arch(tmp_path):
+    io = np.load(LEGACY / "params_mlp.npz")
+    src, out = tmp_path / "in.npz", tmp_path / "out.npz"
+    np.savez(src, io["input_0"])
+    res = kport("run", LEGACY / "params_mlp_shared.p2.pkl", "--arch", LEGACY / "params_mlp.json",
+                "--input", src, "--output", out)
+    assert res.returncode == 0, res.stderr
+    got = np.load(out)
+    np.testing.assert_allclose(got[got.files[0]], io["output_0"], atol=1e-5, rtol=1e-4)
+
+
+def test_layout_channels_last_takes_nhwc_inputs_with_the_same_outputs(tmp_path):
+    io = np.load(LEGACY / "conv2d_th.npz")
+    info = json.loads(kport("inspect", LEGACY / "conv2d_th.h5", "--layout", "channels_last", "--json").stdout)
+    assert info["inputs"][0]["shape"][1:] == [7, 7, 2]
+    src, out = tmp_path / "in.npz", tmp_path / "out.npz"
+    np.savez(src, np.transpose(io["input_0"], (0, 2, 3, 1)))
+    res = kport("run", LEGACY / "conv2d_th.h5", "--layout", "channels_last", "--input", src, "--output", out)
+    assert res.returncode == 0, res.stderr
+    got = np.load(out)
+    np.testing.assert_allclose(got[got.files[0]], io["output_0"], atol=1e-5, rtol=1e-4)

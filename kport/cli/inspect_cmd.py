@@ -5,19 +5,20 @@ import json
 
 import click
 
-from kport.cli.options import model_argument, weights_option
+from kport.cli.options import load_options, model_argument, weights_option
 
 
 @click.command()
 @model_argument
 @weights_option
+@load_options
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON summary.")
-def inspect(model, weights, as_json):
+def inspect(model, weights, load, as_json):
     """Summarize MODEL: layers, output shapes, parameter counts, format and Keras version."""
     import kport
     from kport.summary import summarize
 
-    graph = kport.load(model, weights=weights)
+    graph = kport.load(model, weights=weights, **load)
     info = summarize(graph)
     if as_json:
         click.echo(json.dumps(info, indent=2))

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import click
 
-from kport.cli.options import model_argument, weights_option
+from kport.cli.options import load_options, model_argument, weights_option
 
 
 @click.command()
 @model_argument
 @weights_option
+@load_options
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="npz with one array per model input (matched by name, else by position).")
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False),
@@ -16,7 +17,7 @@ from kport.cli.options import model_argument, weights_option
 @click.option("--backend", default="numpy", show_default=True,
               type=click.Choice(["numpy", "onnxruntime", "torch", "tf"]))
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]))
-def run(model, weights, input_path, output_path, backend, device):
+def run(model, weights, load, input_path, output_path, backend, device):
     """Run MODEL on the arrays in --input and save its outputs to --output."""
     import numpy as np
 
@@ -24,7 +25,7 @@ def run(model, weights, input_path, output_path, backend, device):
     from kport.errors import FormatError
     from kport.util.atomic import atomic_write
 
-    graph = kport.load(model, weights=weights)
+    graph = kport.load(model, weights=weights, **load)
     try:
         with np.load(input_path, allow_pickle=False) as data:
             feeds = {name: data[name] for name in data.files}
