@@ -6,13 +6,15 @@ Either operand may be a constant (tf.keras writes a constant first operand as
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from kport.errors import ExportError, ShapeError
-from kport.ops.tf_op_common import TENSOR, TFFunctionOp, as_float32, tf_classes, thawed
+from kport.ops.tf_op_common import (TENSOR, TFFunctionOp, as_float32, keras3_constant, keras3_operands,
+                                    tf_classes)
 
 # TF function -> (numpy function, ONNX op, torch expression on {a} and {b})
 _FUNCTIONS: dict[str, tuple[Any, str, str]] = {
@@ -28,16 +30,12 @@ _FUNCTIONS: dict[str, tuple[Any, str, str]] = {
     "math.squared_difference": (lambda a, b: np.square(a - b), "", "torch.square({a} - {b})"),
 }
 
-# TF functions whose Keras 3 operation kport also reads back (as merges with constants)
+# TF function -> the Keras 3 operation it is written as
 _KERAS3_OPS = {"math.add": "Add", "__operators__.add": "Add", "math.subtract": "Subtract",
-               "math.multiply": "Multiply", "math.maximum": "Maximum", "math.minimum": "Minimum"}
-
-
-def _keras3_constant(value):
-    """A constant as Keras 3 saves an operation's argument: a number, or a `__numpy__` array."""
-    if not isinstance(value, tuple):
-        return value
-    return {"class_name": "__numpy__", "config": {"value": thawed(value), "dtype": "float32"}}
+               "math.multiply": "Multiply", "math.maximum": "Maximum", "math.minimum": "Minimum",
+               "math.truediv": "TrueDivide", "math.divide": "Divide", "math.pow": "Power"}
+# the Keras 3 operations kport reads back as Keras merges (merge broadcasting: same ranks only)
+_MERGE_READ = ("math.add", "__operators__.add", "math.subtract", "math.multiply", "math.maximum", "math.minimum")
 
 
 def broadcast(a, b) -> tuple:
@@ -64,7 +62,8 @@ class TFBinary(TFFunctionOp):
     keras_classes = tf_classes(*_FUNCTIONS)
     # TF function -> (numpy, ONNX op, torch expression); subclasses (comparisons) bring their own
     functions: ClassVar[dict[str, tuple[Any, str, str]]] = _FUNCTIONS
-    keras3_refusal: ClassVar[str] = "kport writes only add, subtract, multiply, maximum and minimum as Keras 3 ops"
+    keras3_refusal: ClassVar[str] = "Keras 3 has no squared_difference operation"
+    keras3_ops = {fn: ("keras.src.ops.numpy", name, {}) for fn, name in _KERAS3_OPS.items()}
 
     function: str = "math.add"
     # a constant operand, or None where a tensor goes
@@ -80,18 +79,22 @@ class TFBinary(TFFunctionOp):
     def tf_call(self, n_inputs: int):
         return (TENSOR if self.x is None else self.x), {"y": TENSOR if self.y is None else self.y}
 
-    def keras_node(self, flavor, refs, node):
-        """Keras 3 has the same operations (keras.src.ops.numpy `Add`, ...): written with their constants."""
-        op_class = _KERAS3_OPS.get(self.function)
-        if flavor != "keras3" or op_class is None:
-            return super().keras_node(flavor, refs, node)
-        if len(refs) == 2 and len({len(r["config"]["shape"]) for r in refs}) > 1:  # Keras 3 would read merges
+    def bind_call(self, call, n_inputs):
+        if getattr(self, "_from_keras3_config", False):  # Keras 3: constants among the positional args
+            x, y = keras3_operands(call, 2)
+            return dataclasses.replace(self, x=x, y=y)
+        return super().bind_call(call, n_inputs)
+
+    def keras3_args(self, refs):
+        pending = iter(refs)
+        return [next(pending) if v is None else keras3_constant(v) for v in (self.x, self.y)]
+
+    def keras3_node(self, refs, node):
+        if (self.function in _MERGE_READ and len(refs) == 2
+                and len({len(r["config"]["shape"]) for r in refs}) > 1):  # Keras 3 would read merges
             raise ExportError(f"tf.{self.function} of tensors of different ranks has no exact Keras 3 form",
                               layer=node.layer, hint="write a tf.keras file (--to h5), ONNX or PyTorch instead")
-        pending = iter(refs)
-        args = [next(pending) if v is None else _keras3_constant(v) for v in (self.x, self.y)]
-        return {"module": "keras.src.ops.numpy", "class_name": op_class, "config": {}, "omit": ("build_config",),
-                "inbound": {"args": args, "kwargs": {}}}
+        return super().keras3_node(refs, node)
 
     def result_dtype(self, dtype):
         """The output dtype for inputs of `dtype` (arithmetic keeps it)."""

@@ -18,7 +18,7 @@ _DTYPES = {"float32": (1, "torch.float32"), "float64": (11, "torch.float64"), "f
 class TFCast(TFFunctionOp):
     kind = "TFCast"
     keras_classes = tf_classes("cast")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.cast is not mapped)"
+    keras3_ops = {"cast": ("keras.src.ops.core", "Cast", {"dtype": "dtype"})}
 
     function: str = "cast"
     dtype: str = "float32"

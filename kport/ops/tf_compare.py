@@ -32,7 +32,10 @@ class TFCompare(TFBinary):
     keras_classes = tf_classes(*_FUNCTIONS)
     functions: ClassVar[dict[str, tuple[Any, str, str]]] = _FUNCTIONS
     output_dtype: ClassVar[str] = "bool"
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.greater & co. are not mapped)"
+    keras3_ops = {fn: ("keras.src.ops.numpy", name, {}) for fn, name in {
+        "math.greater": "Greater", "math.greater_equal": "GreaterEqual", "math.less": "Less",
+        "math.less_equal": "LessEqual", "math.equal": "Equal", "math.not_equal": "NotEqual",
+        "math.logical_and": "LogicalAnd", "math.logical_or": "LogicalOr", "math.logical_xor": "LogicalXor"}.items()}
 
     function: str = "math.greater"
 

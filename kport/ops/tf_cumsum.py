@@ -1,6 +1,7 @@
 """TFCumSum: `tf.math.cumsum(x, axis, exclusive, reverse)`."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -13,7 +14,13 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFCumSum(TFFunctionOp):
     kind = "TFCumSum"
     keras_classes = tf_classes("math.cumsum")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.cumsum has no exclusive/reverse)"
+    keras3_refusal: ClassVar[str] = "Keras 3 ops.cumsum has no exclusive or reverse"
+    keras3_ops = {"math.cumsum": ("keras.src.ops.numpy", "Cumsum", {"axis": "axis"})}
+
+    def keras3_node(self, refs, node):
+        if self.exclusive or self.reverse:
+            return dataclasses.replace(self, function="cumsum (exclusive or reverse)").keras3_node(refs, node)
+        return super().keras3_node(refs, node)
 
     function: str = "math.cumsum"
     axis: int = 0

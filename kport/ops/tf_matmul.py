@@ -1,20 +1,39 @@
 """TFMatMul: `tf.linalg.matmul(a, b, transpose_a, transpose_b)` (also `a @ b`); `b` a tensor or a constant."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from kport.errors import ShapeError
-from kport.ops.tf_op_common import TENSOR, TFFunctionOp, as_float32, tf_classes
+from kport.errors import ShapeError, UnsupportedLayerError
+from kport.ops.tf_op_common import (TENSOR, TFFunctionOp, as_float32, keras3_constant, keras3_operands,
+                                    tf_classes)
 
 
 @dataclass
 class TFMatMul(TFFunctionOp):
     kind = "TFMatMul"
     keras_classes = tf_classes("linalg.matmul", "__operators__.matmul")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.matmul is not mapped)"
+    keras3_refusal: ClassVar[str] = "Keras 3 ops.matmul has no transposes"
+    keras3_ops = {fn: ("keras.src.ops.numpy", "Matmul", {}) for fn in ("linalg.matmul", "__operators__.matmul")}
+
+    def bind_call(self, call, n_inputs):
+        if getattr(self, "_from_keras3_config", False):  # Keras 3: a constant b among the positional args
+            a, b = keras3_operands(call, 2)
+            if a is not None:
+                raise UnsupportedLayerError("Matmul has a constant left operand", hint="multiply a tensor")
+            return dataclasses.replace(self, b=b)
+        return super().bind_call(call, n_inputs)
+
+    def keras3_args(self, refs):
+        return [refs[0], refs[1] if self.b is None else keras3_constant(self.b)]
+
+    def keras3_node(self, refs, node):
+        if self.transpose_a or self.transpose_b:
+            return dataclasses.replace(self, function="matmul (transposed)").keras3_node(refs, node)
+        return super().keras3_node(refs, node)
 
     function: str = "linalg.matmul"
     # a constant right operand, or None where a tensor goes

@@ -193,9 +193,36 @@ class TFFunctionOp(Op):
                               hint="write a tf.keras file (--to h5), ONNX or PyTorch instead")
         module, class_name, keys = spelled
         config = {key: thawed(getattr(self, attr)) for key, attr in keys.items()}
-        args = [list(refs)] if class_name in self.keras3_list_args else list(refs)
+        args = [list(refs)] if class_name in self.keras3_list_args else self.keras3_args(refs)
         return {"module": module, "class_name": class_name, "config": config, "omit": ("build_config",),
                 "inbound": {"args": args, "kwargs": {}}}
+
+    def keras3_args(self, refs: list) -> list:
+        """The Keras 3 operation's positional args: the tensors, with constants where the op has them."""
+        return list(refs)
+
+
+def keras3_constant(value: Any) -> Any:
+    """A constant as Keras 3 saves an operation's argument: a number, or a `__numpy__` array."""
+    if not isinstance(value, tuple):
+        return value
+    return {"class_name": "__numpy__", "config": {"value": thawed(value), "dtype": "float32"}}
+
+
+def keras3_operands(call: dict, count: int) -> list:
+    """A Keras 3 operation call's operands: None where a tensor went, else the constant (as nested tuples)."""
+    positional = (call or {}).get("positional")
+    if not positional:
+        return [None] * count
+    if len(positional) != count:
+        raise UnsupportedLayerError(f"the Keras 3 operation has {len(positional)} arguments, kport expects {count}",
+                                    hint="call the operation with its tensor arguments only")
+    out = []
+    for p in positional:
+        if isinstance(p, dict) and p.get("class_name") == "__numpy__":
+            p = p.get("config", {}).get("value")
+        out.append(None if p is None else frozen(p))
+    return out
 
 
 def keras3_index() -> dict[str, tuple[str, dict[str, str]]]:

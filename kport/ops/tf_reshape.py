@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -15,7 +16,14 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFReshape(TFFunctionOp):
     kind = "TFReshape"
     keras_classes = tf_classes("reshape")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.reshape with a batch size is not mapped)"
+    keras3_refusal: ClassVar[str] = "kport writes Keras 3 reshapes that keep the batch axis (-1 first) only"
+    # Keras 3 saves ops.reshape as Reshape (its config `newshape`), which kport reads as the Reshape layer
+    keras3_ops = {"reshape": ("keras.src.ops.numpy", "Reshape", {"newshape": "shape"})}
+
+    def keras3_node(self, refs, node):
+        if not self.shape or self.shape[0] != -1 or -1 in self.shape[1:]:
+            return dataclasses.replace(self, function="reshape (batch not kept)").keras3_node(refs, node)
+        return super().keras3_node(refs, node)
 
     function: str = "reshape"
     shape: tuple = ()

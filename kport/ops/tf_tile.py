@@ -13,7 +13,7 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFTile(TFFunctionOp):
     kind = "TFTile"
     keras_classes = tf_classes("tile")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.tile is not mapped)"
+    keras3_ops = {"tile": ("keras.src.ops.numpy", "Tile", {"repeats": "multiples"})}
 
     function: str = "tile"
     multiples: tuple = ()

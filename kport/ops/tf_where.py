@@ -1,20 +1,23 @@
 """TFWhere: `tf.where(condition, x, y)`: x where the condition holds, else y (either a tensor or a constant)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from kport.ops.tf_binary import broadcast
-from kport.ops.tf_op_common import TENSOR, TFFunctionOp, as_float32, tf_classes
+from kport.errors import UnsupportedLayerError
+from kport.ops.tf_op_common import (TENSOR, TFFunctionOp, as_float32, keras3_constant, keras3_operands,
+                                    tf_classes)
 
 
 @dataclass
 class TFWhere(TFFunctionOp):
     kind = "TFWhere"
     keras_classes = tf_classes("where", "where_v2", "compat.v1.where")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.where is not mapped)"
+    keras3_ops = {fn: ("keras.src.ops.numpy", "Where", {}) for fn in ("where", "where_v2", "compat.v1.where")}
     # the branches are float tensors or numbers (the condition, input 0, is boolean)
     output_dtype: ClassVar[str] = "float32"
 
@@ -29,6 +32,18 @@ class TFWhere(TFFunctionOp):
         if "x" not in args.call and "tensor:x" not in args.call:
             raise args.refuse("has no x and y: it returns coordinates, which kport does not convert")
         return {"x": args.operand("x"), "y": args.operand("y")}
+
+    def bind_call(self, call, n_inputs):
+        if getattr(self, "_from_keras3_config", False):  # Keras 3: constants among the positional args
+            condition, x, y = keras3_operands(call, 3)
+            if condition is not None:
+                raise UnsupportedLayerError("Where has a constant condition", hint="use a tensor condition")
+            return dataclasses.replace(self, x=x, y=y)
+        return super().bind_call(call, n_inputs)
+
+    def keras3_args(self, refs):
+        pending = iter(refs)
+        return [next(pending)] + [next(pending) if v is None else keras3_constant(v) for v in (self.x, self.y)]
 
     def tf_call(self, n_inputs: int):
         return TENSOR, {"x": TENSOR if self.x is None else self.x, "y": TENSOR if self.y is None else self.y}
