@@ -38,6 +38,45 @@ def collect_nodes(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> list
     return ordered
 
 
+def keras_layer_order(inputs: list[KerasTensor], outputs: list[KerasTensor], layers: list[Layer]) -> list[Layer]:
+    """`layers` in tf.keras's `model.layers` order: by decreasing node depth, ties by first visit from the outputs.
+
+    Weight files list layers in this order, so branchy models (ResNet shortcuts, Inception branches) need it
+    to load Keras weights by position. Returns `layers` unchanged if the walk finds another set of layers.
+    """
+    input_ids = {id(t) for t in inputs}
+    finished: set[int] = set()
+    decreasing_depth: list[Node] = []
+    layer_index: dict[int, int] = {}
+
+    def visit(tensor: KerasTensor) -> None:
+        node = tensor.node
+        if id(node) in finished:
+            return
+        layer_index.setdefault(id(node.layer), len(layer_index))
+        if id(tensor) not in input_ids:
+            for x in node.inputs:
+                visit(x)
+        finished.add(id(node))
+        decreasing_depth.append(node)
+
+    for t in outputs:
+        visit(t)
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    by_id = {id(layer): layer for layer in layers}
+    for node in reversed(decreasing_depth):
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        if any(id(t) in input_ids for t in node.outputs):
+            continue
+        for x in node.inputs:
+            node_depth[id(x.node)] = max(depth + 1, node_depth.get(id(x.node), 0))
+    if set(layer_depth) != set(by_id):
+        return layers
+    return sorted(layers, key=lambda layer: (-layer_depth[id(layer)], layer_index[id(layer)]))
+
+
 class Network:
     """Graph bookkeeping shared by functional and Sequential models (a mixin of Model)."""
 
@@ -59,7 +98,7 @@ class Network:
         for node in self._nodes:
             if node.layer not in layers:
                 layers.append(node.layer)
-        self._graph_layers = layers
+        self._graph_layers = keras_layer_order(self.inputs, self.outputs, layers)
         self.built = True
         self._is_graph_network = True
 
