@@ -1,7 +1,7 @@
 """tf.keras TFOpLambda / SlicingOpLambda models (fixtures/make_tfop_cases.py) against real tf_keras outputs.
 
 Each case is read from its tf_keras `.h5` (and `.keras` where saved) and run on
-the numpy reference, onnxruntime at opsets 13 and 17 (symbolic batch) and the
+the numpy reference, onnxruntime at opsets 13, 17, 18 and 21 (symbolic batch) and the
 torch runtime; the slow test writes kport's own tf.keras `.h5` and has real
 tf_keras reload and run it.
 """
@@ -41,7 +41,7 @@ def test_numpy_matches_tf_keras(case, ext):
     _check(kport.run(graph, xs), ys, f"{case}.{ext} numpy")
 
 
-@pytest.mark.parametrize("opset", [13, 17])
+@pytest.mark.parametrize("opset", [13, 17, 18, 21])
 @pytest.mark.parametrize("case", CASES)
 def test_onnxruntime_matches_tf_keras(case, opset):
     pytest.importorskip("onnxruntime")
