@@ -297,6 +297,9 @@ def check(model, other=None, backends: Sequence[str] = ("numpy", "onnxruntime"),
     from kport.runtime.base import bind_inputs
 
     backends = [b for b in backends if b] or ["numpy"]
+    if other is None and len(backends) < 2:
+        raise KportError(f"nothing to compare: one backend ({backends[0]}) and no second file",
+                         hint="name two or more backends, e.g. --backends numpy,onnxruntime, or give an ONNX file")
     graph = _load(model, weights)
     other_is_onnx = other is not None and _is_onnx(other)
     if other_is_onnx and inputs is None:

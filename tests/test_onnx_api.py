@@ -117,6 +117,21 @@ def test_check_backends(cnn_file):
     assert [(c.expected, c.actual) for c in report.comparisons] == [("numpy", "onnxruntime")]
 
 
+def test_check_needs_something_to_compare(cnn_file):
+    with pytest.raises(KportError, match="nothing to compare"):
+        kport.check(cnn_file, backends=("numpy",))
+
+
+def test_ort_runtime_with_external_data(monkeypatch):
+    monkeypatch.setattr(writer, "EXTERNAL_DATA_THRESHOLD", 100)
+    monkeypatch.setattr(writer, "EXTERNAL_MIN_BYTES", 64)
+    graph = small_cnn()
+    feeds = parity.make_inputs(graph, seed=5)
+    expected = kport.run(graph, feeds, backend="numpy")
+    actual = kport.run(graph, feeds, backend="onnxruntime")
+    assert parity.compare(expected, actual).passed
+
+
 def test_check_against_onnx_file_by_name_and_position(tmp_path, cnn_file):
     path = kport.convert(cnn_file, tmp_path / "m.onnx", check=False).output
     assert kport.check(cnn_file, path).passed
