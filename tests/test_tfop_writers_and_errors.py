@@ -210,3 +210,14 @@ def test_keras3_operation_with_unconverted_setting_is_refused(tmp_path):
     with pytest.raises(UnsupportedLayerError, match=r"Max sets \{'initial': 1.0\}") as err:
         kport.load(str(tmp_path / "patched.keras"))
     assert err.value.layer == layer["name"]
+
+
+def test_negative_take_indices_have_no_tf_keras_form(tmp_path):
+    import dataclasses
+
+    graph = kport.load(str(FIXTURES / "keras3_ops.keras"))
+    take = graph.layers["take"]
+    take.op = dataclasses.replace(take.op, indices=(0, -1))
+    with pytest.raises(ExportError, match="negative indices") as err:
+        write_h5(graph, tmp_path / "out.h5")
+    assert err.value.layer == "take" and not (tmp_path / "out.h5").exists()

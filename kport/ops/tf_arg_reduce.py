@@ -1,6 +1,7 @@
 """TFArgReduce: `tf.math.argmax` / `argmin` along one axis (the first of equal values; int64 or int32 out)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,7 +18,22 @@ _ONNX_TYPES = {"int64": 7, "int32": 6}
 class TFArgReduce(TFFunctionOp):
     kind = "TFArgReduce"
     keras_classes = tf_classes(*_FUNCTIONS)
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.argmax is not mapped)"
+    keras3_refusal: ClassVar[str] = "Keras 3 ops.argmax gives int32; this one gives int64"
+    keras3_ops = {"math.argmax": ("keras.src.ops.numpy", "Argmax", {"axis": "axis"}),
+                  "math.argmin": ("keras.src.ops.numpy", "Argmin", {"axis": "axis"})}
+
+    @classmethod
+    def from_keras(cls, config, ctx):
+        op = super().from_keras(config, ctx)
+        if getattr(op, "_from_keras3_config", False):  # Keras 3 argmax gives int32
+            op = dataclasses.replace(op, output_type="int32")
+            op._from_keras3_config = True
+        return op
+
+    def keras3_node(self, refs, node):
+        if self.output_type != "int32":
+            return dataclasses.replace(self, function=f"{self.function} (int64)").keras3_node(refs, node)
+        return super().keras3_node(refs, node)
 
     function: str = "math.argmax"
     axis: int = 0

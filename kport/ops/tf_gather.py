@@ -1,20 +1,33 @@
 """TFGather: `tf.gather(x, indices, axis)` with constant indices (tf.keras saves `compat.v1.gather`)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import ShapeError
-from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
+from kport.ops.tf_op_common import TENSOR, TFFunctionOp, keras3_operands, tf_classes
 
 
 @dataclass
 class TFGather(TFFunctionOp):
     kind = "TFGather"
     keras_classes = tf_classes("gather", "compat.v1.gather")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.take is not mapped)"
+    keras3_ops = {fn: ("keras.src.ops.numpy", "Take", {"axis": "axis"}) for fn in ("gather", "compat.v1.gather")}
+
+    def bind_call(self, call, n_inputs):
+        if getattr(self, "_from_keras3_config", False):  # Keras 3: the indices are the second argument
+            x, indices = keras3_operands(call, 2)
+            if x is not None or indices is None:
+                raise UnsupportedLayerError("Take needs a tensor and constant indices",
+                                            hint="take with a constant list of indices")
+            return dataclasses.replace(self, indices=indices)
+        return super().bind_call(call, n_inputs)
+
+    def keras3_args(self, refs):
+        return [refs[0], np.asarray(self.indices).tolist()]
 
     function: str = "compat.v1.gather"
     indices: int | tuple = 0
@@ -35,6 +48,12 @@ class TFGather(TFFunctionOp):
             raise args.refuse(f"has negative indices {indices!r}, which TensorFlow rejects")
         return {"indices": indices, "axis": 0 if axis is None else axis}
 
+    def keras_node(self, flavor, refs, node):
+        if flavor == "tf.keras" and (np.asarray(self.indices) < 0).any():
+            raise ExportError("tf.gather rejects negative indices (Keras 3 take counts them from the end)",
+                              layer=node.layer, hint="use non-negative indices, or write a Keras 3 file")
+        return super().keras_node(flavor, refs, node)
+
     def tf_call(self, n_inputs: int):
         indices = self.indices
         return TENSOR, {"indices": np.asarray(indices).tolist(), "axis": self.axis, "batch_dims": 0}
@@ -44,7 +63,7 @@ class TFGather(TFFunctionOp):
         axis = self.axis % len(shape)
         size = shape[axis]
         index = np.asarray(self.indices)
-        if size is not None and (index >= size).any():
+        if size is not None and ((index >= size) | (index < -size)).any():
             raise ShapeError(f"tf.gather indices {self.indices} are out of range for an axis of size {size}")
         return [tuple(shape[:axis]) + index.shape + tuple(shape[axis + 1:])]
 
@@ -59,6 +78,12 @@ class TFGather(TFFunctionOp):
     def to_torch(self, t, xs, w, node):
         axis = self.axis % len(node.in_shapes[0])
         index = np.asarray(self.indices)
+        if (index < 0).any():  # Keras 3 take counts from the end; index_select does not
+            size = node.in_shapes[0][axis]
+            if size is None:
+                raise ExportError("negative indices over an axis of unknown size have no PyTorch form in kport",
+                                  layer=node.layer, hint="use non-negative indices")
+            index = index % size
         if index.ndim == 0:
             return [t.line(f"{xs[0]}.select({axis}, {int(index)})")]
         y = t.line(f"torch.index_select({xs[0]}, {axis}, torch.tensor({index.ravel().tolist()}, "

@@ -1,6 +1,7 @@
 """TFSplit: `tf.split(x, num_or_size_splits, axis)`: equal parts or given sizes (one may be -1); several outputs."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -14,7 +15,28 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFSplit(TFFunctionOp):
     kind = "TFSplit"
     keras_classes = tf_classes("split")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.split is not mapped)"
+    # Keras 3 ops.split takes numpy's cut points (`indices_or_sections`), not sizes
+    keras3_ops = {"split": ("keras.src.ops.numpy", "Split", {"indices_or_sections": "num_or_size_splits",
+                                                            "axis": "axis"})}
+
+    @classmethod
+    def from_keras(cls, config, ctx):
+        op = super().from_keras(config, ctx)
+        if getattr(op, "_from_keras3_config", False) and isinstance(op.num_or_size_splits, tuple):
+            cuts = (0, *op.num_or_size_splits)
+            op = dataclasses.replace(op, num_or_size_splits=tuple(b - a for a, b in zip(cuts, cuts[1:])) + (-1,))
+            op._from_keras3_config = True
+        return op
+
+    def keras3_node(self, refs, node):
+        spec = super().keras3_node(refs, node)
+        if isinstance(self.num_or_size_splits, tuple):
+            shape = refs[0]["config"]["shape"]
+            sizes = self.sizes(shape[self.axis % len(shape)])
+            if None in sizes[:-1]:
+                return dataclasses.replace(self, function="split (sizes over an unknown axis)").keras3_node(refs, node)
+            spec["config"]["indices_or_sections"] = np.cumsum(sizes[:-1]).tolist()
+        return spec
 
     function: str = "split"
     # a number of equal parts, or the part sizes (one may be -1: the rest)
