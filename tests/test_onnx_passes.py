@@ -10,6 +10,7 @@ from kport.exporters.onnx.builder import OnnxGraph
 from kport.exporters.onnx.opt.cleanup import remove_noops
 from kport.exporters.onnx.opt.const_fold import fold_constants
 from kport.exporters.onnx.opt.fold_affine import fold_conv_affine
+from kport.exporters.onnx.opt.fold_gemm_affine import fold_gemm_affine
 from kport.exporters.onnx.opt.gemm import fuse_gemm
 from kport.exporters.onnx.opt.global_pool import use_global_pools
 from kport.exporters.onnx.opt.pad_fold import fold_pad_into_conv
@@ -248,6 +249,24 @@ def test_spatial_reduce_becomes_global_pool(opset):
                               feeds, outs)
     assert ops(g2) == ["GlobalAveragePool", "Flatten", "GlobalMaxPool", "ReduceMean"]
     assert infer_ranks(g2, {"x": 4})[a] == 2
+
+
+@pytest.mark.parametrize("trans_b", [0, 1])
+def test_gemm_affine_folds_dense_batchnorm(trans_b):
+    g = OnnxGraph(17)
+    w = rand(3, 4) if trans_b else rand(4, 3)
+    y = g.op("Gemm", ["x", g.const(w, "w"), g.const(rand(3), "b")], transB=trans_b)
+    y = g.op("Mul", [y, g.const(rand(3))])
+    y = g.op("Add", [g.const(rand(1, 3)), y])
+    out = g.op("Div", [y, g.const(np.array(3.0, np.float32))])
+    no_bias = g.op("Gemm", ["x", g.const(w, "w2")], transB=trans_b)
+    out2 = g.op("Sub", [no_bias, g.const(rand(3))])
+    per_row = g.op("Gemm", ["x", g.const(w, "w3")], transB=trans_b)
+    out3 = g.op("Mul", [per_row, g.const(rand(2, 1))])  # per row, not per column: stays
+    outs = [out, out2, out3]
+    feeds = {"x": rand(2, 4)}
+    g2 = assert_same_function(g, lambda h: (fold_gemm_affine(h, set(outs)), remove_dead(h, set(outs))), feeds, outs)
+    assert ops(g2) == ["Gemm", "Gemm", "Gemm", "Mul"]
 
 
 def test_noop_removal_keeps_output_names():

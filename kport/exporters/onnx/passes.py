@@ -10,6 +10,7 @@ from kport.exporters.onnx.builder import OnnxGraph
 from kport.exporters.onnx.opt.cleanup import remove_noops
 from kport.exporters.onnx.opt.const_fold import fold_constants
 from kport.exporters.onnx.opt.fold_affine import fold_conv_affine
+from kport.exporters.onnx.opt.fold_gemm_affine import fold_gemm_affine
 from kport.exporters.onnx.opt.gemm import fuse_gemm
 from kport.exporters.onnx.opt.global_pool import use_global_pools
 from kport.exporters.onnx.opt.pad_fold import fold_pad_into_conv
@@ -37,6 +38,7 @@ def optimize(g: OnnxGraph, keep: set[str], input_ranks: dict[str, int] | None = 
             break
     use_global_pools(g, keep, input_ranks or {})
     fuse_gemm(g, keep, input_ranks or {})
+    fold_gemm_affine(g, keep)
     remove_noops(g, keep)
     remove_dead(g, keep)
 
