@@ -3,7 +3,7 @@
 Fast part: layer names, layer/parameter/weight counts and output shapes equal real
 Keras's, as recorded by `fixtures/engine/applications/make_application_counts.py`.
 Slow part (TensorFlow): weights saved by tf_keras load into kport's model by
-`weights=path` and predictions agree.
+`weights=path` and predictions agree; kport's `save_weights` file loads back into tf_keras.
 """
 from __future__ import annotations
 
@@ -105,3 +105,21 @@ def test_keras_weights_file_loads_and_predicts_the_same(arch, kwargs, tmp_path):
     got = model.predict(x, verbose=0)
     scale = float(np.abs(expected).max())
     np.testing.assert_allclose(got, expected, atol=1e-4 * max(scale, 1.0), rtol=1e-3)
+
+    # and back: kport's weights file loads by position into a fresh tf_keras model
+    back = str(tmp_path / f"{arch}_kport.h5")
+    model.save_weights(back)
+    tf_keras.backend.clear_session()
+    again = getattr(tf_keras.applications, arch)(weights=back, classifier_activation=None, **kwargs)
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, atol=1e-6 * max(scale, 1.0), rtol=1e-5)
+
+
+def test_reachable_as_keras_applications_and_built_on_an_input_tensor():
+    import kport.keras as keras
+
+    K.clear_session()
+    image = keras.Input(shape=(40, 48, 3), name="image")
+    model = keras.applications.MobileNetV2(include_top=False, pooling="max", input_tensor=image, alpha=0.35)
+    assert model.inputs[0] is image and model.layers[0].name == "image"
+    assert model.output_shape == (None, 1280)
+    assert model.predict(np.zeros((1, 40, 48, 3), "float32"), verbose=0).shape == (1, 1280)

@@ -12,7 +12,7 @@ import importlib
 __version__ = "2.21.0"  # the Keras API level the engine follows
 
 _SUBMODULES = ("models", "layers", "optimizers", "losses", "metrics", "callbacks", "utils", "backend",
-               "initializers", "regularizers", "constraints", "activations")
+               "initializers", "regularizers", "constraints", "activations", "applications")
 _NAMES = {"Sequential": "models", "Model": "models", "Input": "layers", "load_model": "models"}
 
 
