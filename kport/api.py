@@ -127,14 +127,14 @@ class ConversionReport:
                 "parity": self.parity.to_dict() if self.parity is not None else None}
 
 
-def _load(model, weights=None):
+def _load(model, weights=None, load: dict | None = None):
     from kport.ir.graph import Graph
 
     if isinstance(model, Graph):
         return model
     import kport
 
-    return kport.load(model, weights=weights)
+    return kport.load(model, weights=weights, **(load or {}))
 
 
 def default_output(src, to: str = "onnx") -> str:
@@ -151,6 +151,7 @@ def _target(to: str) -> Target:
 
 
 def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True, weights=None, *,
+            load: dict | None = None,
             atol: float = ATOL, rtol: float = RTOL, keep_on_mismatch: bool = False, seed: int = 0,
             batch: int = 2, **options) -> ConversionReport:
     """Converts a model file (or IR graph) to another format, proving the result.
@@ -162,6 +163,7 @@ def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True
         opset: the ONNX opset (ONNX target).
         check: run the numpy reference and the written file on seeded inputs and compare.
         weights: a separate weights file for an architecture-only `src`.
+        load: options for `kport.load` (`layout`, `arch`).
         atol: absolute tolerance of the check.
         rtol: relative tolerance of the check.
         keep_on_mismatch: keep the file even when the check fails (the report says FAIL).
@@ -179,7 +181,7 @@ def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True
     """
     start = time.perf_counter()
     target = _target(to)
-    graph = _load(src, weights)
+    graph = _load(src, weights, load)
     if to != "kport":  # a structure-only graph may be saved as .kport, not exported
         graph.require_weights(f"convert to {to}")
     source = os.fspath(src) if not hasattr(src, "nodes") else (graph.source.path or graph.name)
@@ -269,7 +271,7 @@ def _as_written(graph, feeds: dict[str, np.ndarray], options: dict) -> dict[str,
 
 def check(model, other=None, backends: Sequence[str] = ("numpy", "onnxruntime"), atol: float = ATOL,
           rtol: float = RTOL, inputs=None, *, weights=None, seed: int = 0, batch: int = 2,
-          device: str = "cpu") -> ParityReport:
+          device: str = "cpu", load: dict | None = None) -> ParityReport:
     """Checks that backends (or two files) compute the same outputs.
 
     Without `other`, runs the model on every backend and compares each with the
@@ -286,6 +288,7 @@ def check(model, other=None, backends: Sequence[str] = ("numpy", "onnxruntime"),
         inputs: arrays by input name, a list in input order, or an .npz path;
             default: seeded inputs from the input specs.
         weights: a separate weights file for an architecture-only model.
+        load: options for `kport.load` (`layout`, `arch`).
         seed: seed of generated inputs.
         batch: batch size of generated inputs (a fixed batch in `other` wins).
         device: 'cpu' or 'cuda' for the backends that support it.
@@ -300,7 +303,7 @@ def check(model, other=None, backends: Sequence[str] = ("numpy", "onnxruntime"),
     if other is None and len(backends) < 2:
         raise KportError(f"nothing to compare: one backend ({backends[0]}) and no second file",
                          hint="name two or more backends, e.g. --backends numpy,onnxruntime, or give an ONNX file")
-    graph = _load(model, weights)
+    graph = _load(model, weights, load)
     other_is_onnx = other is not None and _is_onnx(other)
     if other_is_onnx and inputs is None:
         from kport.runtime.onnxruntime_backend import onnx_batch_size

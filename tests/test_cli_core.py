@@ -129,3 +129,27 @@ def test_layout_channels_last_takes_nhwc_inputs_with_the_same_outputs(tmp_path):
     assert res.returncode == 0, res.stderr
     got = np.load(out)
     np.testing.assert_allclose(got[got.files[0]], io["output_0"], atol=1e-5, rtol=1e-4)
+
+
+def test_convert_and_check_take_the_load_options(tmp_path):
+    out = tmp_path / "nhwc.onnx"
+    res = kport("convert", LEGACY / "conv2d_th.h5", "--layout", "channels_last", "-o", out)
+    assert res.returncode == 0 and "PASS" in res.stdout, res.stderr
+    import onnx
+
+    shape = [d.dim_value for d in onnx.load(out).graph.input[0].type.tensor_type.shape.dim[1:]]
+    assert shape == [7, 7, 2]
+    res = kport("check", LEGACY / "params_mlp_dict.pkl", "--arch", LEGACY / "params_mlp.json",
+                "--backends", "numpy,onnxruntime")
+    assert res.returncode == 0 and "PASS" in res.stdout, res.stderr
+
+
+def test_convert_refuses_to_overwrite_its_input(tmp_path):
+    import shutil
+
+    src = tmp_path / "mlp.h5"
+    shutil.copy(MLP, src)
+    before = src.read_bytes()
+    res = kport("convert", src, "--to", "h5")
+    assert res.returncode != 0 and "overwrite the input" in res.stderr
+    assert src.read_bytes() == before

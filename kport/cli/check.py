@@ -6,13 +6,14 @@ import sys
 
 import click
 
-from kport.cli.options import model_argument, weights_option
+from kport.cli.options import load_options, model_argument, weights_option
 
 
 @click.command()
 @model_argument
 @click.argument("other", required=False, type=click.Path(exists=True, dir_okay=False))
 @weights_option
+@load_options
 @click.option("--backends", default="numpy,onnxruntime", show_default=True,
               help="Comma-separated backends; the first is the reference.")
 @click.option("--atol", default=1e-5, show_default=True, type=float, help="Absolute tolerance.")
@@ -24,7 +25,7 @@ from kport.cli.options import model_argument, weights_option
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]))
 @click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
               help="Also write the full report as JSON here.")
-def check(model, other, weights, backends, atol, rtol, input_path, seed, batch, device, json_path):
+def check(model, other, weights, load, backends, atol, rtol, input_path, seed, batch, device, json_path):
     """Check that backends agree on MODEL, or that OTHER (e.g. an ONNX file) matches it.
 
     Exits with status 1 when any output differs beyond |a-b| <= atol + rtol*|b|.
@@ -34,7 +35,7 @@ def check(model, other, weights, backends, atol, rtol, input_path, seed, batch, 
 
     names = [b.strip() for b in backends.split(",") if b.strip()]
     report = api.check(model, other, backends=names, atol=atol, rtol=rtol, inputs=input_path, weights=weights,
-                       seed=seed, batch=batch, device=device)
+                       load=load, seed=seed, batch=batch, device=device)
     for comparison in report.comparisons:
         for out in comparison.outputs:
             click.echo(f"  {comparison.actual} vs {comparison.expected}: {out.describe()}")

@@ -5,15 +5,19 @@ import sys
 
 import click
 
-from kport.cli.options import model_argument, weights_option
+from kport.cli.options import load_options, model_argument, weights_option
 
 
 @click.command()
 @model_argument
 @weights_option
-@click.option("--to", "to", default="onnx", show_default=True, help="Target format.")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-              help="Output file (default: MODEL with the target's suffix).")
+@load_options
+@click.option("--to", "to", default="onnx", show_default=True,
+              type=click.Choice(["onnx", "torch", "torchscript", "pt2", "keras", "h5", "savedmodel", "tf", "kport"]),
+              help="Target format: ONNX; a PyTorch model folder (model.py + weights), TorchScript or "
+                   "torch.export; a Keras 3 .keras or tf.keras .h5 file; a TensorFlow SavedModel; a .kport file.")
+@click.option("-o", "--output", default=None, type=click.Path(),
+              help="Output file or folder (default: MODEL with the target's suffix).")
 @click.option("--opset", default=17, show_default=True, type=int, help="ONNX opset (13 or newer).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Run the source (numpy reference) and the written file on seeded inputs and compare.")
@@ -22,8 +26,9 @@ from kport.cli.options import model_argument, weights_option
 @click.option("--atol", default=1e-5, show_default=True, type=float, help="Absolute tolerance of the check.")
 @click.option("--rtol", default=1e-4, show_default=True, type=float, help="Relative tolerance of the check.")
 @click.option("--keep-on-mismatch", is_flag=True, help="Keep the output even when the check fails.")
-def convert(model, weights, to, output, opset, check, inputs_as_nchw, no_optimize, atol, rtol, keep_on_mismatch):
-    """Convert MODEL to another format (ONNX) and check the result matches.
+def convert(model, weights, load, to, output, opset, check, inputs_as_nchw, no_optimize, atol, rtol,
+            keep_on_mismatch):
+    """Convert MODEL to another format and check the result matches.
 
     The output appears only when the check passes (or with --no-check); a failed
     check prints the worst difference and exits with status 1.
@@ -35,8 +40,8 @@ def convert(model, weights, to, output, opset, check, inputs_as_nchw, no_optimiz
         options["inputs_as_nchw"] = True
     if no_optimize:
         options["optimize"] = False
-    report = api.convert(model, output, to=to, opset=opset, check=check, weights=weights, atol=atol, rtol=rtol,
-                         keep_on_mismatch=keep_on_mismatch, **options)
+    report = api.convert(model, output, to=to, opset=opset, check=check, weights=weights, load=load,
+                         atol=atol, rtol=rtol, keep_on_mismatch=keep_on_mismatch, **options)
     click.echo(report.summary())
     if not report.ok:
         sys.exit(1)
