@@ -67,6 +67,10 @@ def test_slice(data, opset, dynamic):
         x[op._key(x.ndim)]
     except IndexError:  # an index out of range: TF fails too
         return
+    symbolic = range(x.ndim) if dynamic else [0]
+    if any(s[0] == "slice" and (s[3] or 1) < 0 and s[1] is not None and s[1] < -x.shape[axis]
+           for axis, s in enumerate(s for s in op.expanded(x.ndim) if s[0] != "newaxis") if axis in symbolic):
+        return  # documented ONNX limit: a backward start before the beginning of a symbolic axis
     check(op, x, opset, dynamic=dynamic)
 
 

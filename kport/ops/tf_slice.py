@@ -4,6 +4,9 @@ The slice spec holds, per item, a slice `{start, stop, step}`, an int index
 (drops the axis), None (`tf.newaxis`: a new size-1 axis) or an Ellipsis
 (`{class_name: '__ellipsis__'}`). Semantics are numpy's basic indexing,
 negative steps included; ints must be constants (a tensor bound is refused).
+ONNX limit: on an axis of unknown size, a backward slice starting before the
+axis's beginning (`x[-5::-1]` on 3 elements: empty in numpy) is clamped by ONNX
+Slice to the first element; known sizes get exact bounds.
 """
 from __future__ import annotations
 
@@ -159,6 +162,12 @@ class TFSlice(TFFunctionOp):
                 step = 1 if s[3] is None else s[3]
                 start = s[1] if s[1] is not None else (0 if step > 0 else INT64_MAX)
                 stop = s[2] if s[2] is not None else (INT64_MAX if step > 0 else INT64_MIN)
+                size = node.in_shapes[0][axis]
+                if size is not None:  # exact bounds: ONNX clamps a negative step's out-of-range start, numpy empties
+                    picked = range(*slice(*s[1:]).indices(size))
+                    start, stop = (picked[0], picked[-1] + step) if picked else (0, 0)
+                    step = step if picked else 1
+                    stop = INT64_MIN if stop < 0 else stop
                 starts.append(start), ends.append(stop), axes.append(axis), steps.append(step)
                 out += 1
             else:
