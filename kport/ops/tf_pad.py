@@ -1,12 +1,13 @@
 """TFPad: `tf.pad(x, paddings, mode, constant_values)` (tf.keras saves `compat.v1.pad`): CONSTANT and REFLECT."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from kport.errors import ExportError
+from kport.errors import ExportError, UnsupportedLayerError
 from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 
 
@@ -14,7 +15,33 @@ from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 class TFPad(TFFunctionOp):
     kind = "TFPad"
     keras_classes = tf_classes("pad", "compat.v1.pad")
-    keras3_refusal: ClassVar[str] = "not written yet (Keras 3 ops.pad is not mapped)"
+    # Keras 3 ops.pad: mode in lower case in the config, constant_values as a call keyword
+    keras3_ops = {fn: ("keras.src.ops.numpy", "Pad", {"pad_width": "paddings", "mode": "mode"})
+                  for fn in ("pad", "compat.v1.pad")}
+
+    @classmethod
+    def from_keras(cls, config, ctx):
+        op = super().from_keras(config, ctx)
+        if getattr(op, "_from_keras3_config", False):
+            if op.mode.upper() not in ("CONSTANT", "REFLECT"):
+                raise UnsupportedLayerError(f"Pad in mode '{op.mode}' is not converted by kport",
+                                            hint="pad in 'constant' or 'reflect' mode")
+            op = dataclasses.replace(op, mode=op.mode.upper())
+            op._from_keras3_config = True
+        return op
+
+    def bind_call(self, call, n_inputs):
+        if getattr(self, "_from_keras3_config", False):
+            value = (call or {}).get("constant_values")
+            return dataclasses.replace(self, constant_values=float(value or 0.0))
+        return super().bind_call(call, n_inputs)
+
+    def keras3_node(self, refs, node):
+        spec = super().keras3_node(refs, node)
+        spec["config"]["mode"] = self.mode.lower()
+        constant = self.constant_values if self.mode == "CONSTANT" and self.constant_values != 0 else None
+        spec["inbound"]["kwargs"] = {"constant_values": constant}
+        return spec
 
     function: str = "compat.v1.pad"
     # (before, after) per axis, the batch axis included
