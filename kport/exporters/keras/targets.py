@@ -59,26 +59,27 @@ def _kport_rerun(path, feeds) -> list[np.ndarray]:
     return kport.run(kport.load(path), feeds)
 
 
-def run_keras_file(path, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
-    """Runs a `.keras` file in real Keras 3 when installed, else through kport's importer."""
+def _run_in(module: str, path, feeds) -> list[np.ndarray]:
+    """Loads the file with real Keras (`keras` or `tf_keras`) and runs it; kport's importer without it."""
+    import importlib
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        import keras
+        keras = importlib.import_module(module)
     except ImportError:
         return _kport_rerun(path, feeds)
     model = keras.models.load_model(os.fspath(path), compile=False)
     return _as_list(model(_args(feeds), training=False))
 
 
+def run_keras_file(path, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
+    """Runs a `.keras` file in real Keras 3 when installed, else through kport's importer."""
+    return _run_in("keras", path, feeds)
+
+
 def run_h5_file(path, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
     """Runs a tf.keras `.h5` in real tf_keras when installed, else through kport's importer."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import tf_keras
-    except ImportError:
-        return _kport_rerun(path, feeds)
-    model = tf_keras.models.load_model(os.fspath(path), compile=False)
-    return _as_list(model(_args(feeds), training=False))
+    return _run_in("tf_keras", path, feeds)
 
 
 def run_savedmodel(path, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:

@@ -6,29 +6,9 @@ model always gives the same bytes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-
-
-@dataclass
-class NodeContext:
-    """What an op hook knows about the layer call it exports.
-
-    Attributes:
-        layer: the Keras layer name (used to name weights and nodes).
-        in_shapes: input shapes (None = unknown size).
-        out_shapes: output shapes.
-        call: the IR node's call record (`Node.call`): which inputs are keyword
-            tensors such as `initial_state` or `mask` ('tensor:<kw>' -> positions).
-        in_dtypes: input dtype names ('float32', 'int32', 'uint8', ...); empty when unknown.
-    """
-
-    layer: str
-    in_shapes: list = field(default_factory=list)
-    out_shapes: list = field(default_factory=list)
-    call: dict = field(default_factory=dict)
-    in_dtypes: list = field(default_factory=list)
 
 
 @dataclass

@@ -11,8 +11,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from kport.errors import ExportError, KportError
-from kport.exporters.onnx.builder import NodeContext, OnnxGraph
+from kport.errors import ExportError
+from kport.exporters.hooks import emit_nodes
+from kport.exporters.onnx.builder import OnnxGraph
 from kport.ir.graph import Graph
 
 DEFAULT_OPSET = 17
@@ -121,23 +122,7 @@ def build_graph(graph: Graph, opset: int = DEFAULT_OPSET, inputs_as_nchw=False) 
         else:
             names[spec.name] = spec.name
         g.input_shapes[spec.name] = shape
-    for node in graph.nodes:
-        layer = graph.layers[node.layer]
-        hook = getattr(layer.op, "to_onnx", None)
-        if hook is None:
-            reason = layer.op.no_hook.get("onnx", "no ONNX form yet")
-            raise ExportError(f"{layer.op.kind} cannot be exported to ONNX: {reason}",
-                              path=graph.source.path, layer=layer.name)
-        ctx = NodeContext(layer.name, [graph.tensors[t].shape for t in node.inputs],
-                          [graph.tensors[t].shape for t in node.outputs], call=dict(node.call),
-                          in_dtypes=[graph.tensors[t].dtype for t in node.inputs])
-        g.scope(layer.name)
-        try:
-            outs = hook(g, [names[t] for t in node.inputs], layer.weights, ctx)
-        except KportError as err:
-            raise err.with_context(layer=layer.name, path=graph.source.path)
-        for t, o in zip(node.outputs, outs):
-            names[t] = o
+    emit_nodes(graph, "onnx", g, names, g.scope)
     g.scope("")
     g.output_map = {t: names[t] for t in graph.outputs}
     return g

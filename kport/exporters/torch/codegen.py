@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kport.errors import ExportError, KportError
-from kport.exporters.onnx.builder import NodeContext
+from kport.exporters.hooks import emit_nodes
 from kport.exporters.torch.emitter import TorchEmitter
 from kport.ir.graph import Graph
 
@@ -42,23 +41,7 @@ def emit(graph: Graph) -> TorchEmitter:
     names: dict[str, str] = {}
     for spec in graph.inputs:
         names[spec.name] = t.identifier(spec.name)
-    for node in graph.nodes:
-        layer = graph.layers[node.layer]
-        hook = getattr(layer.op, "to_torch", None)
-        if hook is None:
-            reason = layer.op.no_hook.get("torch", "no PyTorch form yet")
-            raise ExportError(f"{layer.op.kind} cannot be exported to PyTorch: {reason}",
-                              path=graph.source.path, layer=layer.name)
-        ctx = NodeContext(layer.name, [graph.tensors[x].shape for x in node.inputs],
-                          [graph.tensors[x].shape for x in node.outputs], call=dict(node.call),
-                          in_dtypes=[graph.tensors[x].dtype for x in node.inputs])
-        t.layer = layer.name
-        try:
-            outs = hook(t, [names[x] for x in node.inputs], layer.weights, ctx)
-        except KportError as err:
-            raise err.with_context(layer=layer.name, path=graph.source.path)
-        for x, o in zip(node.outputs, outs):
-            names[x] = o
+    emit_nodes(graph, "torch", t, names, lambda layer: setattr(t, "layer", layer))
     t.input_vars = [names[s.name] for s in graph.inputs]
     t.output_vars = [names[x] for x in graph.outputs]
     return t
