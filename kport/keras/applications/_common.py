@@ -49,7 +49,7 @@ def input_shape_for(input_shape, default_size: int, min_size: int, include_top: 
 
 
 def check_top(include_top: bool, pooling) -> None:
-    """Refuses a `pooling` value Keras would silently ignore only when it is not one Keras knows."""
+    """Refuses a `pooling` other than None, 'avg' or 'max' (Keras would silently build no pooling)."""
     if not include_top and pooling not in (None, "avg", "max"):
         raise ValueError(f"`pooling` must be None, 'avg' or 'max'; got {pooling!r}")
 
