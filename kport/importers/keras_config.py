@@ -404,8 +404,15 @@ def _input_shape(cfg: dict):
 
 
 def _refs(spec) -> list[tuple[str, int, int]]:
+    """Model input/output references in Keras's flattened order.
+
+    A single `[name, node, tensor]`, a list of them, or (models built on dicts)
+    a dict of them, which Keras flattens in sorted key order (`model.inputs`).
+    """
     if not spec:
         return []
+    if isinstance(spec, dict):
+        return [ref for key in sorted(spec) for ref in _refs(spec[key])]
     if isinstance(spec[0], str):  # a single [name, node, tensor]
         spec = [spec]
     return [(s[0], int(s[1]), int(s[2])) for s in spec]
