@@ -28,14 +28,20 @@ def _module(graph: Graph):
     return build_module(graph, "cpu")
 
 
-def example_inputs(graph: Graph, batch: int = 2):
-    """Seeded example tensors in the model's input order (for tracing and export)."""
+def example_inputs(graph: Graph, batch: int = 2, open_size: int = 4):
+    """Seeded example tensors in the model's input order (for tracing and export).
+
+    Args:
+        graph: the model.
+        batch: the batch size.
+        open_size: the size of every other axis the model leaves open (None).
+    """
     import torch
 
     rng = np.random.default_rng(0)
     tensors = []
     for spec in graph.inputs:
-        shape = [batch if i == 0 else (d if d is not None else 4) for i, d in enumerate(spec.shape)]
+        shape = [batch if i == 0 else (d if d is not None else open_size) for i, d in enumerate(spec.shape)]
         if spec.dtype.startswith("int"):
             tensors.append(torch.from_numpy(rng.integers(0, 2, size=shape).astype(spec.dtype)))
         else:
@@ -52,17 +58,35 @@ def write_torchscript(graph: Graph, path) -> None:
 
 
 def write_pt2(graph: Graph, path) -> None:
-    """Writes a `torch.export` program (`torch.export.load`), batch dimension dynamic."""
+    """Writes a `torch.export` program (`torch.export.load`) with the batch and unknown sizes dynamic.
+
+    Raises:
+        ExportError: torch.export cannot trace the model, or it fixes a size the Keras
+            model leaves open (a recurrent time loop does); the torch folder and
+            TorchScript keep every size open.
+    """
     torch = _torch()
     net = _module(graph)
     args = example_inputs(graph)
     batch = torch.export.Dim("batch", min=1)
-    dynamic = tuple({0: batch} for _ in args)
+    dynamic = tuple({axis: (batch if axis == 0 else torch.export.Dim.AUTO)
+                     for axis, size in enumerate(spec.shape) if size is None} for spec in graph.inputs)
     try:
         program = torch.export.export(net, args, dynamic_shapes=dynamic)
     except Exception as err:  # torch.export reports unsupported constructs with many exception types
         raise ExportError(f"torch.export failed: {err}", path=graph.source.path,
                           hint="use --to torch (model.py) or --to torchscript instead")
+    open_axes = [(spec.name, axis) for spec in graph.inputs for axis, size in enumerate(spec.shape[1:], 1)
+                 if size is None]
+    if open_axes:
+        # torch.export may still fix a size (a recurrent time loop does): run other sizes to find out
+        try:
+            program.module()(*example_inputs(graph, batch=3, open_size=5))
+        except Exception:  # a failed shape guard raises several exception types
+            names = ", ".join(f"axis {axis} of '{name}'" for name, axis in open_axes)
+            raise ExportError(f"torch.export fixes sizes the Keras model leaves open ({names})",
+                              path=graph.source.path,
+                              hint="use --to torch (model.py) or --to torchscript, which keep them open")
     with atomic_write(path) as tmp:
         torch.export.save(program, tmp)
 
