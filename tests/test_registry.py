@@ -34,3 +34,12 @@ def test_keras_class_names_are_unique():
 def test_support_table_is_current():
     committed = (ROOT / "docs" / "SUPPORT.md").read_text()
     assert committed == support_table(), "docs/SUPPORT.md is stale: run `kport ops --markdown > docs/SUPPORT.md`"
+
+
+def test_op_index_is_current():
+    import json
+
+    from kport.ops.registry import INDEX_FILE, build_index
+
+    assert json.loads(INDEX_FILE.read_text()) == build_index(), (
+        "kport/ops/index.json is stale: run `python -c 'from kport.ops.registry import write_index; write_index()'`")
