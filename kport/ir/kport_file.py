@@ -8,7 +8,6 @@ the same graph and the same weight bytes.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import zipfile
 
