@@ -1,16 +1,20 @@
-"""Attention / AdditiveAttention against real Keras 3 and tf_keras: numpy reference and onnxruntime."""
+"""Attention, AdditiveAttention and MultiHeadAttention against real Keras 3 and tf_keras:
+numpy reference and onnxruntime."""
 from __future__ import annotations
 
 import pytest
 
 from tests.rnn_cases import assert_close, case_paths, load_case, run_onnx
 
-PATHS = case_paths("attn_*.npz")
+ATTENTION = case_paths("attn_*.npz")
+MULTI_HEAD = case_paths("mha_*.npz")
+PATHS = ATTENTION + MULTI_HEAD
 IDS = [p.stem for p in PATHS]
 
 
 def test_fixtures_present():
-    assert len(PATHS) >= 20, "run fixtures/make_layer_cases_attention.py"
+    assert len(ATTENTION) >= 20, "run fixtures/make_layer_cases_attention.py"
+    assert len(MULTI_HEAD) >= 14, "run fixtures/make_layer_cases_mha.py"
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
