@@ -49,6 +49,8 @@ def main() -> None:
     if not MODEL.exists():
         make_model()
     size_mb = MODEL.stat().st_size / 1e6
+    # a regular install ships compiled bytecode; an editable checkout gets it here (see bench_onnx.compile_kport)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "kport")], check=True)
     inspect = timed([KPORT, "inspect", str(MODEL)], args.repeats)
     python = timed([sys.executable, "-c", "pass"], args.repeats)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

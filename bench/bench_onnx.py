@@ -76,6 +76,16 @@ open(dst + ".how", "w").write(how)
 """
 
 
+def compile_kport() -> None:
+    """Writes kport's bytecode once, as `pip install` does for a regular install.
+
+    An editable checkout has no .pyc files until a run writes them, and none are
+    written under PYTHONDONTWRITEBYTECODE; timing kport's source compilation in
+    every fresh process would measure the checkout, not the tool.
+    """
+    subprocess.run([PY, "-m", "compileall", "-q", str(HERE.parent / "kport")], check=True)
+
+
 def run_timed(cmd: list[str], timeout: int = 1800) -> tuple[float, int, int, str]:
     """Runs a command; returns (seconds, exit status, peak RSS in MB of that process, stderr tail).
 
@@ -201,11 +211,13 @@ def convert_all(name: str, h5: Path, repeats: int) -> dict:
     return out
 
 
-def latencies_ms(paths: dict[str, Path], batch: int, runs: int, threads: int = 0) -> dict[str, tuple]:
-    """Median ONNX Runtime latency per file, runs interleaved across files.
+def latencies_ms(paths: dict[str, Path], batch: int, runs: int, threads: int = 0) -> dict[str, dict]:
+    """ONNX Runtime latency per file, runs interleaved across files, with ratios to kport's.
 
     Round-robin timing spreads the load of a shared machine evenly over the tools
-    instead of penalizing whichever ran during a busy spell.
+    instead of penalizing whichever ran during a busy spell. Each round times
+    every tool once, back to back, so the per-round ratio kport/tool compares
+    runs that saw the same load; its median is the latency ratio reported.
     """
     import onnxruntime as ort
 
@@ -224,13 +236,21 @@ def latencies_ms(paths: dict[str, Path], batch: int, runs: int, threads: int = 0
         for _ in range(3):
             sess.run(None, feeds[tool])
     times: dict[str, list[float]] = {tool: [] for tool in paths}
-    for _ in range(runs):
-        for tool, sess in sessions.items():
+    order = list(sessions)
+    for i in range(runs):
+        # alternate the order so no tool always runs first (caches, frequency ramps)
+        for tool in (order if i % 2 == 0 else order[::-1]):
             t0 = time.perf_counter()
-            sess.run(None, feeds[tool])
+            sessions[tool].run(None, feeds[tool])
             times[tool].append((time.perf_counter() - t0) * 1000)
-    # the median, and the minimum: on a shared machine the fastest run is the one least disturbed
-    return {tool: (statistics.median(t), min(t)) for tool, t in times.items()}
+    out = {}
+    for tool, t in times.items():
+        # the median, and the minimum: on a shared machine the fastest run is the one least disturbed
+        entry = {"median": statistics.median(t), "min": min(t)}
+        if "kport" in times and tool != "kport":
+            entry["ratio_kport"] = statistics.median(k / o for k, o in zip(times["kport"], t))
+        out[tool] = entry
+    return out
 
 
 def diff_vs_keras(path: Path, ref: Path) -> tuple[float, float]:
@@ -279,7 +299,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="resnet50,mobilenetv2,vgg16")
     parser.add_argument("--repeats", type=int, default=3, help="kport conversion runs (median reported)")
-    parser.add_argument("--latency-runs", type=int, default=20)
+    parser.add_argument("--latency-runs", type=int, default=60,
+                        help="ONNX Runtime rounds at batch 1 (a third of them at batch 8)")
     parser.add_argument("--threads", type=int, default=1,
                         help="ONNX Runtime intra-op threads (0 = all cores); 1 keeps a shared machine's load "
                              "from swamping the comparison")
@@ -294,6 +315,7 @@ def main() -> None:
         write_report([render_row(name, r) for name, r in models.items()], models, args, saved["run"]["stamp"])
         return
     names = [n.strip() for n in args.models.split(",") if n.strip()]
+    compile_kport()
     info = make_models(names)
     rows, raw = [], {}
     for name in names:
@@ -302,11 +324,14 @@ def main() -> None:
         result = {"weights_mb": info[name]["weights_mb"]}
         ready = {tool: c["path"] for tool, c in conv.items() if c["path"] is not None and c["error"] is None}
         lat1 = latencies_ms(ready, 1, args.latency_runs, args.threads)
-        lat8 = latencies_ms(ready, 8, max(5, args.latency_runs // 2), args.threads)
+        lat8 = latencies_ms(ready, 8, max(5, args.latency_runs // 3), args.threads)
         for tool, c in conv.items():
             entry = {"seconds": c["seconds"], "peak_mb": c["peak_mb"], "error": c["error"], "how": c.get("how")}
             if tool in ready:
-                (entry["lat1_ms"], entry["lat1_min_ms"]), (entry["lat8_ms"], entry["lat8_min_ms"]) = lat1[tool], lat8[tool]
+                for batch, lat in ((1, lat1), (8, lat8)):
+                    entry[f"lat{batch}_ms"], entry[f"lat{batch}_min_ms"] = lat[tool]["median"], lat[tool]["min"]
+                    if "ratio_kport" in lat[tool]:  # median over rounds of kport's time / this tool's
+                        entry[f"lat{batch}_kport_ratio"] = lat[tool]["ratio_kport"]
                 entry["max_diff_vs_keras"], entry["rel_diff_vs_keras"] = diff_vs_keras(c["path"], info[name]["ref"])
                 entry["nodes"], entry["transposes"] = node_count(c["path"])
             result[tool] = entry
@@ -329,22 +354,33 @@ def render_row(name: str, r: dict) -> str:
                 f"{entry['lat8_ms']:.1f} ({entry['lat8_min_ms']:.1f}) ms, "
                 f"{entry['nodes']} nodes ({entry['transposes']} Transpose), rel. diff {entry['rel_diff_vs_keras']:.1e}")
 
+    def lat_ratio(entry):
+        if entry["error"] is not None or "lat1_kport_ratio" not in entry:
+            return "—"
+        return f"{entry['lat1_kport_ratio']:.3f} / {entry['lat8_kport_ratio']:.3f}"
+
     conv_t = f"{t['seconds']:.1f} s" if t["error"] is None else f"failed after {t['seconds']:.0f} s"
     conv_k3 = f"{k3['seconds']:.1f} s" if k3["error"] is None else f"failed after {k3['seconds']:.0f} s"
     if k3["error"] is None and (k3.get("how") or "").startswith("rebuilt"):
         conv_k3 += " [rebuilt]"
     budget = 2 * r["weights_mb"] + 300
     return (f"| {name} | {r['weights_mb']:.0f} MB | {k['seconds']:.2f} s | {conv_t} ({ratio(t)}) | "
-            f"{conv_k3} ({ratio(k3)}) | {k['peak_mb']} MB (budget {budget:.0f}) | {lat(k)} | {lat(t)} | {lat(k3)} |")
+            f"{conv_k3} ({ratio(k3)}) | {k['peak_mb']} MB (budget {budget:.0f}) | {lat_ratio(t)} | {lat_ratio(k3)} | "
+            f"{lat(k)} | {lat(t)} | {lat(k3)} |")
 
 
 def write_report(rows: list[str], raw: dict, args, stamp: str | None = None) -> None:
     header = ("| model | weights | kport convert | tf2onnx (kport speedup) | Keras 3 export (speedup) | "
-              "kport peak RSS | kport ORT b1 / b8 median (min) | tf2onnx ORT b1 / b8 | Keras 3 ORT b1 / b8 |\n"
-              "|---|---|---|---|---|---|---|---|---|")
+              "kport peak RSS | ORT latency kport/tf2onnx b1 / b8 | kport/Keras 3 b1 / b8 | "
+              "kport ORT b1 / b8 median (min) | tf2onnx ORT b1 / b8 | Keras 3 ORT b1 / b8 |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|")
     stamp = stamp or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join([
         "# kport ONNX benchmark",
+        "",
+        "See also: [LSTM text model -> ONNX, kport vs tf2onnx](LSTM.md) (`bench_lstm.py`), "
+        "[kport.keras training epoch time vs PyTorch, Keras 3, tf_keras](ENGINE.md) (`bench_engine.py`), "
+        "[`kport inspect` start-up](INSPECT.md) (`bench_inspect.py`).",
         "",
         f"Run {stamp} on {machine()}; {versions()}.",
         "",
@@ -352,10 +388,11 @@ def write_report(rows: list[str], raw: dict, args, stamp: str | None = None) -> 
         f"`kport convert MODEL.h5 --to onnx --no-check` (median of {args.repeats}), tf2onnx "
         "(`tf_keras.models.load_model` + `tf2onnx.convert.from_keras`, opset 17, one run) and Keras 3 "
         "(`keras.models.load_model` + `model.export(format='onnx')`, one run). Latency is ONNX Runtime CPU "
-        f"(all graph optimizations on, {args.threads or 'all'} intra-op thread(s)), median of {args.latency_runs} runs at batch 1 and "
-        f"{max(5, args.latency_runs // 2)} at batch 8, with the minimum in parentheses; the machine is "
-        "shared with other work, so medians are noisy (the minimum is the least disturbed run) and runs are "
-        "interleaved across the tools so load hits them alike. `rel. diff` is "
+        f"(all graph optimizations on, {args.threads or 'all'} intra-op thread(s)), median of {args.latency_runs} rounds at batch 1 and "
+        f"{max(5, args.latency_runs // 3)} at batch 8, with the minimum in parentheses. Each round runs every tool's graph "
+        "once, back to back (order alternating), so the load of this shared machine hits them alike; the latency ratio "
+        "columns are the median over rounds of kport's time divided by the other tool's in the same round "
+        "(below 1.000: kport's graph ran faster). `rel. diff` is "
         "max |ONNX - Keras predict| / max |Keras predict| on a seeded batch of 2. "
         "[rebuilt]: Keras 3 could not load the tf_keras .h5 (see raw numbers), so the bench rebuilt the same "
         "application in Keras 3 and loaded the .h5 weights into it; that time includes the rebuild. "

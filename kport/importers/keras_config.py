@@ -225,8 +225,9 @@ class GraphBuilder:
 
     def _new_layer(self, name: str, class_name: str, cfg: dict, scope, key: str) -> str:
         ctx = dataclasses.replace(self.ctx, layer=name)
+        cfg = copy.deepcopy(cfg)  # one private copy: normalizers may rewrite it, the file's config stays intact
         for normalize in CONFIG_NORMALIZERS:
-            class_name, cfg = normalize(class_name, copy.deepcopy(cfg), ctx)
+            class_name, cfg = normalize(class_name, cfg, ctx)
         op_cls = op_for_keras_class(class_name)
         if op_cls is None:
             raise UnsupportedLayerError(
