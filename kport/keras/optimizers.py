@@ -77,7 +77,12 @@ class Optimizer:
         return grads
 
     def apply_gradients(self, params: list, grads: list) -> None:
-        """One Keras update of every parameter; then `iterations` += 1."""
+        """One Keras update of every parameter; then `iterations` += 1.
+
+        The update runs over all parameters at once (torch `_foreach_*` multi-tensor ops, in place on
+        the parameters and the slots): the same Keras formula per element, without a Python loop of
+        small tensor ops per parameter.
+        """
         import torch
 
         with torch.no_grad():
@@ -85,15 +90,17 @@ class Optimizer:
             lr = self.current_lr()
             self.iterations += 1
             self._begin_step(self.iterations)
-            for p, g in zip(params, grads):
-                slots = self._slots.get(id(p))
-                if slots is None:
-                    slots = self._slots[id(p)] = self._make_slots(p)
-                new_p = self._update(p, g, slots, lr, self.iterations)
+            slots = []
+            for p in params:
+                entry = self._slots.get(id(p))
+                if entry is None:
+                    entry = self._slots[id(p)] = self._make_slots(p)
+                slots.append(entry)
+            self._update_all(list(params), grads, slots, lr, self.iterations)
+            for p in params:
                 constraint = getattr(p, "constraint", None)
                 if constraint is not None:
-                    new_p = constraint(new_p)
-                p.copy_(new_p)
+                    p.copy_(constraint(p))
 
     def _begin_step(self, t: int) -> None:
         """Per-step state shared by all parameters (Nadam's momentum schedule)."""
@@ -101,7 +108,8 @@ class Optimizer:
     def _make_slots(self, p) -> dict:
         return {}
 
-    def _update(self, p, g, slots: dict, lr: float, t: int):
+    def _update_all(self, params: list, grads: list, slots: list[dict], lr: float, t: int) -> None:
+        """Updates `params` and their slot tensors in place (one Keras step)."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -177,6 +185,34 @@ def _zeros(p):
     return torch.zeros_like(p)
 
 
+def _torch():
+    import torch
+
+    return torch
+
+
+def _column(slots: list[dict], name: str) -> list:
+    """One slot kind over all parameters (the tensors the fused ops update in place)."""
+    return [entry[name] for entry in slots]
+
+
+def _moments(m: list, v: list, grads: list, beta_1: float, beta_2: float) -> None:
+    """m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2, in place over all parameters."""
+    torch = _torch()
+    torch._foreach_mul_(m, beta_1)
+    torch._foreach_add_(m, grads, alpha=1.0 - beta_1)
+    torch._foreach_mul_(v, beta_2)
+    torch._foreach_addcmul_(v, grads, grads, value=1.0 - beta_2)
+
+
+def _step_over_root(params: list, grads: list, accumulators: list, epsilon: float, lr: float) -> None:
+    """p -= lr*g / (sqrt(a) + eps): epsilon outside the sqrt (RMSprop, Adagrad)."""
+    torch = _torch()
+    denominator = torch._foreach_sqrt(accumulators)
+    torch._foreach_add_(denominator, epsilon)
+    torch._foreach_addcdiv_(params, grads, denominator, value=-lr)
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, Nesterov momentum and decay."""
 
@@ -191,10 +227,16 @@ class SGD(Optimizer):
     def _make_slots(self, p):
         return {"moment": _zeros(p)}
 
-    def _update(self, p, g, slots, lr, t):
-        v = self.momentum * slots["moment"] - lr * g
-        slots["moment"] = v
-        return p + self.momentum * v - lr * g if self.nesterov else p + v
+    def _update_all(self, params, grads, slots, lr, t):
+        torch = _torch()
+        v = _column(slots, "moment")
+        torch._foreach_mul_(v, self.momentum)  # v = momentum*v - lr*g
+        torch._foreach_add_(v, grads, alpha=-lr)
+        if self.nesterov:  # p += momentum*v - lr*g
+            torch._foreach_add_(params, v, alpha=self.momentum)
+            torch._foreach_add_(params, grads, alpha=-lr)
+        else:
+            torch._foreach_add_(params, v)
 
 
 class RMSprop(Optimizer):
@@ -210,10 +252,12 @@ class RMSprop(Optimizer):
     def _make_slots(self, p):
         return {"accumulator": _zeros(p)}
 
-    def _update(self, p, g, slots, lr, t):
-        a = self.rho * slots["accumulator"] + (1.0 - self.rho) * g * g
-        slots["accumulator"] = a
-        return p - lr * g / (a.sqrt() + self.epsilon)
+    def _update_all(self, params, grads, slots, lr, t):
+        torch = _torch()
+        a = _column(slots, "accumulator")
+        torch._foreach_mul_(a, self.rho)  # a = rho*a + (1-rho)*g^2
+        torch._foreach_addcmul_(a, grads, grads, value=1.0 - self.rho)
+        _step_over_root(params, grads, a, self.epsilon, lr)
 
 
 class Adagrad(Optimizer):
@@ -229,10 +273,11 @@ class Adagrad(Optimizer):
     def _make_slots(self, p):
         return {"accumulator": _zeros(p)}
 
-    def _update(self, p, g, slots, lr, t):
-        a = slots["accumulator"] + g * g
-        slots["accumulator"] = a
-        return p - lr * g / (a.sqrt() + self.epsilon)
+    def _update_all(self, params, grads, slots, lr, t):
+        torch = _torch()
+        a = _column(slots, "accumulator")
+        torch._foreach_addcmul_(a, grads, grads)  # a += g^2
+        _step_over_root(params, grads, a, self.epsilon, lr)
 
 
 class Adadelta(Optimizer):
@@ -248,13 +293,20 @@ class Adadelta(Optimizer):
     def _make_slots(self, p):
         return {"accumulator": _zeros(p), "delta_accumulator": _zeros(p)}
 
-    def _update(self, p, g, slots, lr, t):
-        a = self.rho * slots["accumulator"] + (1.0 - self.rho) * g * g
-        d = slots["delta_accumulator"]
-        update = g * (d + self.epsilon).sqrt() / (a + self.epsilon).sqrt()
-        slots["accumulator"] = a
-        slots["delta_accumulator"] = self.rho * d + (1.0 - self.rho) * update * update
-        return p - lr * update
+    def _update_all(self, params, grads, slots, lr, t):
+        torch = _torch()
+        a, d = _column(slots, "accumulator"), _column(slots, "delta_accumulator")
+        torch._foreach_mul_(a, self.rho)  # a = rho*a + (1-rho)*g^2
+        torch._foreach_addcmul_(a, grads, grads, value=1.0 - self.rho)
+        numerator = torch._foreach_add(d, self.epsilon)  # u = g*sqrt(d + eps)/sqrt(a + eps)
+        torch._foreach_sqrt_(numerator)
+        denominator = torch._foreach_add(a, self.epsilon)
+        torch._foreach_sqrt_(denominator)
+        update = torch._foreach_mul(grads, numerator)
+        torch._foreach_div_(update, denominator)
+        torch._foreach_add_(params, update, alpha=-lr)
+        torch._foreach_mul_(d, self.rho)  # d = rho*d + (1-rho)*u^2
+        torch._foreach_addcmul_(d, update, update, value=1.0 - self.rho)
 
 
 class Adam(Optimizer):
@@ -280,17 +332,18 @@ class Adam(Optimizer):
             slots["vhat"] = _zeros(p)
         return slots
 
-    def _update(self, p, g, slots, lr, t):
+    def _update_all(self, params, grads, slots, lr, t):
+        torch = _torch()
         lr_t = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
-        m = self.beta_1 * slots["m"] + (1.0 - self.beta_1) * g
-        v = self.beta_2 * slots["v"] + (1.0 - self.beta_2) * g * g
-        slots["m"], slots["v"] = m, v
+        m, v = _column(slots, "m"), _column(slots, "v")
+        _moments(m, v, grads, self.beta_1, self.beta_2)
         if self.amsgrad:
-            import torch
-
-            slots["vhat"] = torch.maximum(slots["vhat"], v)
-            v = slots["vhat"]
-        return p - lr_t * m / (v.sqrt() + self.epsilon)
+            vhat = _column(slots, "vhat")
+            torch._foreach_maximum_(vhat, v)
+            v = vhat
+        denominator = torch._foreach_sqrt(v)  # epsilon outside the sqrt ("epsilon hat")
+        torch._foreach_add_(denominator, self.epsilon)
+        torch._foreach_addcdiv_(params, m, denominator, value=-lr_t)
 
 
 class Adamax(Optimizer):
@@ -306,14 +359,16 @@ class Adamax(Optimizer):
     def _make_slots(self, p):
         return {"m": _zeros(p), "u": _zeros(p)}
 
-    def _update(self, p, g, slots, lr, t):
-        import torch
-
+    def _update_all(self, params, grads, slots, lr, t):
+        torch = _torch()
         lr_t = lr / (1.0 - self.beta_1 ** t)
-        m = self.beta_1 * slots["m"] + (1.0 - self.beta_1) * g
-        u = torch.maximum(self.beta_2 * slots["u"], g.abs())
-        slots["m"], slots["u"] = m, u
-        return p - lr_t * m / (u + self.epsilon)
+        m, u = _column(slots, "m"), _column(slots, "u")
+        torch._foreach_mul_(m, self.beta_1)
+        torch._foreach_add_(m, grads, alpha=1.0 - self.beta_1)
+        torch._foreach_mul_(u, self.beta_2)  # u = max(b2*u, |g|)
+        torch._foreach_maximum_(u, torch._foreach_abs(grads))
+        denominator = torch._foreach_add(u, self.epsilon)
+        torch._foreach_addcdiv_(params, m, denominator, value=-lr_t)
 
 
 class Nadam(Optimizer):
@@ -343,16 +398,18 @@ class Nadam(Optimizer):
     def _make_slots(self, p):
         return {"m": _zeros(p), "v": _zeros(p)}
 
-    def _update(self, p, g, slots, lr, t):
+    def _update_all(self, params, grads, slots, lr, t):
+        torch = _torch()
         s = self._step
-        g_prime = g / (1.0 - s["schedule_new"])
-        m = self.beta_1 * slots["m"] + (1.0 - self.beta_1) * g
-        m_prime = m / (1.0 - s["schedule_next"])
-        v = self.beta_2 * slots["v"] + (1.0 - self.beta_2) * g * g
-        v_prime = v / (1.0 - self.beta_2 ** t)
-        slots["m"], slots["v"] = m, v
-        m_bar = (1.0 - s["cache_t"]) * g_prime + s["cache_t_1"] * m_prime
-        return p - lr * m_bar / (v_prime.sqrt() + self.epsilon)
+        m, v = _column(slots, "m"), _column(slots, "v")
+        _moments(m, v, grads, self.beta_1, self.beta_2)
+        # m_bar = (1-cache_t)*g/(1-schedule_new) + cache_t_1*m/(1-schedule_next)
+        m_bar = torch._foreach_mul(grads, (1.0 - s["cache_t"]) / (1.0 - s["schedule_new"]))
+        torch._foreach_add_(m_bar, m, alpha=s["cache_t_1"] / (1.0 - s["schedule_next"]))
+        denominator = torch._foreach_div(v, 1.0 - self.beta_2 ** t)  # sqrt(v / (1-b2^t)) + eps
+        torch._foreach_sqrt_(denominator)
+        torch._foreach_add_(denominator, self.epsilon)
+        torch._foreach_addcdiv_(params, m_bar, denominator, value=-lr)
 
 
 sgd, rmsprop, adagrad, adadelta, adam, adamax, nadam = SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam
