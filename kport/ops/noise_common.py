@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kport.ops.base import ImportContext, Op
+from kport.ops.conv_common import normalize_data_format
 
 
 @dataclass
@@ -32,3 +33,30 @@ class InferenceIdentity(Op):
     def to_torch(self, t, xs, w, node):
         # inference form; the Keras engine adds the training behaviour (training_behaviors.py)
         return [xs[0]]
+
+
+@dataclass
+class SpatialDropout(InferenceIdentity):
+    """Base of SpatialDropout1D/2D/3D: drops whole feature maps in training."""
+
+    # Keras 3's constructor takes no `trainable`
+    keras_base_omit = {"keras3": ("trainable",)}
+
+    rate: float = 0.5
+    seed: int | None = None
+
+
+@dataclass
+class SpatialDropoutMaps(SpatialDropout):
+    """SpatialDropout2D/3D, whose maps lie on the channel axis `data_format` names."""
+
+    # Keras passes an incoming mask through (supports_masking in Keras 2 and 3)
+    propagates_mask = True
+
+    data_format: str = "channels_last"
+
+    @classmethod
+    def from_keras(cls, config, ctx):
+        op = super().from_keras(config, ctx)
+        op.data_format = normalize_data_format(config.get("data_format") or config.get("dim_ordering"))
+        return op

@@ -3,15 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kport.ops.noise_common import InferenceIdentity
+from kport.ops.noise_common import SpatialDropout
 
 
 @dataclass
-class SpatialDropout1D(InferenceIdentity):
+class SpatialDropout1D(SpatialDropout):
     kind = "SpatialDropout1D"
     keras_classes = ("SpatialDropout1D",)
-    # Keras 3's constructor takes no `trainable`
-    keras_base_omit = {"keras3": ("trainable",)}
-
-    rate: float = 0.5
-    seed: int | None = None
