@@ -24,6 +24,20 @@ def _torch():
 
 
 # ---- configuration ---------------------------------------------------------------
+def set_device(device: str | None) -> None:
+    """Chooses where the engine computes: 'cpu', 'cuda', 'cuda:<i>', or None for CUDA when available."""
+    from kport.keras.engine import devices
+
+    devices.set_device(device)
+
+
+def get_device():
+    """The engine-wide torch device (CUDA when available unless `set_device` chose otherwise)."""
+    from kport.keras.engine import devices
+
+    return devices.get_device()
+
+
 def epsilon() -> float:
     """The fuzz factor Keras adds to denominators (1e-7)."""
     return _EPSILON
@@ -95,8 +109,12 @@ def as_tensor(x: Any, dtype: str | None = None):
         dtype = _FLOATX
     if not arr.flags.c_contiguous or not arr.flags.writeable:
         arr = arr.copy()  # (np.ascontiguousarray would turn a scalar into shape (1,))
+    from kport.keras.engine import devices
+
     t = torch.from_numpy(arr)
-    return t.to(_dtype(dtype)) if dtype else t
+    t = t.to(_dtype(dtype)) if dtype else t
+    device = devices.get_device()
+    return t if device.type == "cpu" else t.to(device)
 
 
 def variable(value: Any, dtype: str | None = None, name: str | None = None):
@@ -135,7 +153,7 @@ def set_value(x: Any, value: Any) -> None:
         return
     torch = _torch()
     with torch.no_grad():
-        x.copy_(torch.as_tensor(np.asarray(value), dtype=x.dtype).reshape(x.shape))
+        x.copy_(torch.as_tensor(np.asarray(value), dtype=x.dtype, device=x.device).reshape(x.shape))
 
 
 def batch_set_value(pairs) -> None:

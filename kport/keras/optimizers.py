@@ -70,7 +70,8 @@ class Optimizer:
             clipped = []
             for g in grads:
                 norm = torch.sqrt((g * g).sum())
-                clipped.append(g * self.clipnorm / torch.maximum(norm, torch.tensor(self.clipnorm, dtype=g.dtype)))
+                ceiling = torch.tensor(self.clipnorm, dtype=g.dtype, device=g.device)
+                clipped.append(g * self.clipnorm / torch.maximum(norm, ceiling))
             grads = clipped
         if self.clipvalue is not None and self.clipvalue > 0:
             grads = [torch.clamp(g, -self.clipvalue, self.clipvalue) for g in grads]
@@ -101,6 +102,12 @@ class Optimizer:
                 constraint = getattr(p, "constraint", None)
                 if constraint is not None:
                     p.copy_(constraint(p))
+
+    def to(self, device) -> None:
+        """Moves the slots (a model moved with `model.to(device)` takes its optimizer state along)."""
+        for entry in self._slots.values():
+            for name, value in entry.items():
+                entry[name] = value.to(device)
 
     def _begin_step(self, t: int) -> None:
         """Per-step state shared by all parameters (Nadam's momentum schedule)."""
@@ -164,7 +171,7 @@ class Optimizer:
                 value = arrays.pop(0)
                 slots = self._slots.setdefault(id(p), self._make_slots(p))
                 if slot in slots:
-                    slots[slot] = torch.from_numpy(layout.to_torch(value).astype("float32")).reshape(p.shape)
+                    slots[slot] = torch.from_numpy(layout.to_torch(value).astype("float32")).reshape(p.shape).to(p.device)
 
     def _prefix_value(self, name: str):
         return self.iterations if name == "iterations" else getattr(self, name)

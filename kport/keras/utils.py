@@ -47,6 +47,13 @@ class Sequence:
 _CUSTOM_OBJECTS: dict = {}
 
 
+def multi_gpu_model(model, gpus=None, cpu_merge: bool = True, cpu_relocation: bool = False):
+    """Replicates `model` over several GPUs (torch.nn.DataParallel); see `engine/data_parallel.py`."""
+    from kport.keras.engine.data_parallel import multi_gpu_model as make
+
+    return make(model, gpus=gpus, cpu_merge=cpu_merge, cpu_relocation=cpu_relocation)
+
+
 def get_custom_objects() -> dict:
     """The global registry load_model consults for custom layers."""
     return _CUSTOM_OBJECTS

@@ -28,6 +28,8 @@ class Layer:
         supports_masking: Keras compatibility flag (masks are not propagated yet).
     """
 
+    _device = None  # a torch.device pinned by `to`; None: the engine-wide device (keras.backend.set_device)
+
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: str | None = None, **kwargs):
         unknown = [k for k in kwargs if k not in BASE_KWARGS]
         if unknown:
@@ -113,6 +115,16 @@ class Layer:
     def torch_parameters_all(self) -> list:
         """Every torch tensor holding this layer's state (for device moves)."""
         return list(self.weights)
+
+    def to(self, device) -> "Layer":
+        """Moves the layer's weights to `device` ('cpu', 'cuda', 'cuda:1') and pins it there; returns the layer."""
+        from kport.keras.engine import devices
+
+        target = devices.check(device)
+        self._device = target
+        for p in self.torch_parameters_all():
+            devices.move_parameter(p, target)
+        return self
 
     # ---- losses ----------------------------------------------------------------
     def add_loss(self, loss, inputs=None) -> None:
@@ -203,9 +215,11 @@ class Layer:
 
     def _call_eager(self, inputs, kwargs: dict):
         from kport.keras import backend as K
+        from kport.keras.engine import devices
 
         single = not isinstance(inputs, (list, tuple))
-        xs = [K.as_tensor(x) for x in ([inputs] if single else list(inputs))]
+        device = devices.of(self)
+        xs = [K.as_tensor(x).to(device) for x in ([inputs] if single else list(inputs))]
         self._maybe_build([(None,) + tuple(x.shape[1:]) for x in xs])
         return self.call(xs[0] if single else xs, **self._call_kwargs(kwargs))
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kport.keras import initializers, regularizers
-from kport.keras.engine import training_behaviors
+from kport.keras.engine import data_parallel, training_behaviors
 from kport.keras.engine.base_layer import BASE_KWARGS, Layer
 from kport.keras.layers import signatures
 from kport.ops import activation_fns
@@ -61,7 +61,9 @@ class WeightRef:
     def torch_value(self):
         import torch
 
-        return torch.from_numpy(self.numpy())
+        from kport.keras.engine import devices
+
+        return torch.from_numpy(self.numpy()).to(devices.of(self.layer))
 
     def __repr__(self) -> str:
         return f"<WeightRef {self.name} shape={self.shape}>"
@@ -220,6 +222,9 @@ class OpLayer(Layer):
         except ExportError as err:
             raise UnsupportedLayerError(f"kport.keras cannot run {self.op.kind} yet: {err}", layer=self.name,
                                         hint="the op needs a PyTorch hook (to_torch) in kport/ops/") from err
+        from kport.keras.engine import devices
+
+        module.to(devices.of(self))
         if self._primary is None:
             params: dict[str, list] = {}
             for sub in emit(graph).submodules:
@@ -250,6 +255,15 @@ class OpLayer(Layer):
         graph.nodes.append(Node(self.name, [s.name for s in graph.inputs], names, dict(call)))
         graph.outputs = names
         return graph
+
+    def to(self, device) -> "OpLayer":
+        """Moves the layer's torch modules (parameters and buffers) to `device` and pins it there."""
+        from kport.keras.engine import devices
+
+        self._device = devices.check(device)
+        for module in self._modules.values():
+            module.to(self._device)  # parameters keep their identity (the optimizer's slots are keyed by it)
+        return self
 
     def torch_parameters(self) -> list:
         if not self.trainable or self._primary is None:
@@ -376,7 +390,8 @@ class OpLayer(Layer):
             else:
                 call["tensor:mask"] = [len(xs)]  # the mask joins as the last input, as the importer adds it
                 xs = xs + [mask]
-        module = self._module_for([(None,) + tuple(x.shape[1:]) for x in xs], [_dtype_name(x) for x in xs], call)
+        module = data_parallel.replica(
+            self._module_for([(None,) + tuple(x.shape[1:]) for x in xs], [_dtype_name(x) for x in xs], call))
         # hooks give train-mode behaviour through module.training (BatchNormalization's batch statistics);
         # a frozen layer runs in inference mode, as in tf.keras 2
         mode = training and self.trainable

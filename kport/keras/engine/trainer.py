@@ -93,8 +93,10 @@ class Trainer:
     # ---- one batch ---------------------------------------------------------------------------
     def _to_torch(self, arrays: list[np.ndarray]) -> list:
         from kport.keras import backend as K
+        from kport.keras.engine import devices
 
-        return [K.as_tensor(np.asarray(a)) for a in arrays]
+        device = devices.of(self)
+        return [K.as_tensor(np.asarray(a)).to(device, non_blocking=True) for a in arrays]
 
     def _losses_for(self, outs: list, ys: list, sws: list) -> tuple[Any, list]:
         if self._loss_fns is None:
@@ -139,7 +141,8 @@ class Trainer:
         extra = self.losses
         if extra:
             total = total + sum(extra)
-        total = total if torch.is_tensor(total) else torch.tensor(float(total))  # loss=None, no added losses
+        if not torch.is_tensor(total):  # loss=None, no added losses
+            total = torch.tensor(float(total), device=xs[0].device)
         self._clear_call_losses()
         params = self.torch_parameters()
         if params and total.requires_grad:
@@ -158,7 +161,7 @@ class Trainer:
             self._clear_call_losses()
             if extra:
                 total = total + sum(extra)
-            total = total if torch.is_tensor(total) else torch.tensor(float(total))
+            total = total if torch.is_tensor(total) else torch.tensor(float(total), device=xs[0].device)
             self._build_metrics()
             self._update_metrics(total, per_output, outs, ys, sws, len(xs[0]))
 

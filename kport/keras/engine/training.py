@@ -93,6 +93,26 @@ class Model(Network, Trainer, Layer):
             return self.weights
         return [w for layer in self._weight_owners() for w in layer.non_trainable_weights]
 
+    def to(self, device) -> "Model":
+        """Moves the model (every layer's parameters and buffers, its optimizer's slots) to `device` and pins it.
+
+        Batches then go to that device; predictions and History stay numpy / Python floats.
+        Returns the model (like `torch.nn.Module.to`).
+        """
+        from kport.keras.engine import devices
+        from kport.keras.engine.input_layer import InputLayer
+
+        target = devices.check(device)
+        self._device = target
+        for layer in self.layers:
+            if not isinstance(layer, InputLayer):
+                layer.to(target)
+        for p in self._own_weights():
+            devices.move_parameter(p, target)
+        if self.optimizer is not None:
+            self.optimizer.to(target)
+        return self
+
     def _own_weights(self) -> list:
         """Weights the model itself created with add_weight (subclassed models)."""
         return list(self._trainable_weights) + list(self._non_trainable_weights)
