@@ -39,6 +39,8 @@ DATA_FORMAT_KINDS = {
     "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D",
     "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "TheanoPooling",
 }
+# unshared convolutions: their kernel rows follow the channel order, so moving them moves weights too
+LOCAL_KINDS = {"LocallyConnected1D", "LocallyConnected2D"}
 # recurrent convolutions over image sequences (N, T, C, ...): channel axis 2
 SEQUENCE_KINDS = {"ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
 # element-wise layers: any layout in, the same layout out
@@ -119,7 +121,7 @@ def to_channels_last(graph: Graph) -> Graph:
 def _accepts_moved(g: Graph, node: Node, tensor: str) -> int | None:
     """The channel axis under which a layer reading `tensor` takes it moved, or None."""
     op = g.layers[node.layer].op
-    if op.kind in DATA_FORMAT_KINDS or op.kind == "Flatten":
+    if op.kind in DATA_FORMAT_KINDS or op.kind in LOCAL_KINDS or op.kind == "Flatten":
         ok = getattr(op, "data_format", None) == "channels_first" and not _axis_activation(op)
         return 1 if ok else None
     if op.kind == "BatchNormalization":
@@ -156,6 +158,14 @@ def _rewrite(g: Graph, layer: Layer, node: Node, state: _State) -> bool:
     if op.kind in DATA_FORMAT_KINDS:
         if op.data_format != "channels_first" or _axis_activation(op) or shared or c != 1:
             return False
+        op.data_format = "channels_last"
+        _mark_outputs(g, node, state, rank, c)
+        return True
+    if op.kind in LOCAL_KINDS:
+        if op.data_format != "channels_first" or _axis_activation(op) or shared or c != 1:
+            return False
+        if "kernel" in layer.weights:
+            layer.weights.update(op.channels_last_weights(layer.weights))
         op.data_format = "channels_last"
         _mark_outputs(g, node, state, rank, c)
         return True

@@ -1,0 +1,63 @@
+"""Rewrites layers a Keras flavor lacks into exact constructions of its built-in layers.
+
+An op that the target Keras has no class for (Keras 3 dropped LocallyConnected1D/2D) may
+give `keras_construction(flavor, in_shape, weights)`: a list of steps (op kind, attributes,
+weights) applied one after another to its single input. The layer is replaced by those
+layers, named after it, so the written file is the same model instead of a refusal.
+"""
+from __future__ import annotations
+
+import copy
+
+from kport.ir.graph import Graph, Layer, Node, TensorSpec
+from kport.ops.registry import op_for_kind
+
+
+def build_constructions(graph: Graph, flavor: str) -> Graph:
+    """Returns a graph whose layers all exist in the Keras `flavor`; unchanged when none needs it."""
+    plans = {}
+    for node in graph.nodes:
+        layer = graph.layers[node.layer]
+        hook = getattr(layer.op, "keras_construction", None)
+        if hook is None or len(node.inputs) != 1:
+            continue
+        steps = hook(flavor, graph.tensors[node.inputs[0]].shape, layer.weights)
+        if steps is not None:
+            plans[id(node)] = steps
+    if not plans:
+        return graph
+    out = copy.copy(graph)
+    out.layers, out.tensors, out.nodes = dict(graph.layers), dict(graph.tensors), []
+    for node in graph.nodes:
+        steps = plans.get(id(node))
+        if steps is None:
+            out.nodes.append(node)
+            continue
+        like = graph.layers[node.layer]
+        if sum(n.layer == node.layer for n in graph.nodes) == 1:
+            del out.layers[node.layer]
+        current = node.inputs[0]
+        for i, (kind, attrs, weights) in enumerate(steps):
+            name = _free_name(out, f"{node.layer}_{kind.lower()}")
+            op = op_for_kind(kind)(**attrs)
+            out.layers[name] = Layer(name, op, dict(weights), like.trainable, like.scope)
+            target = node.outputs[0] if i == len(steps) - 1 else _free_tensor(out, f"{node.outputs[0]}/{name}")
+            shape = op.output_shapes([out.tensors[current].shape])[0]
+            out.tensors[target] = TensorSpec(target, tuple(shape), out.tensors[current].dtype)
+            out.nodes.append(Node(name, [current], [target]))
+            current = target
+    return out
+
+
+def _free_name(graph: Graph, base: str) -> str:
+    name, n = base, 1
+    while name in graph.layers:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def _free_tensor(graph: Graph, base: str) -> str:
+    name, n = base, 1
+    while name in graph.tensors:
+        name, n = f"{base}_{n}", n + 1
+    return name
