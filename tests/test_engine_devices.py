@@ -170,3 +170,19 @@ def test_multi_gpu_model_trains_the_shared_template():
     # batch statistics come from each GPU's half batch, so losses agree loosely
     assert a == pytest.approx(b, rel=5e-2)
     np.testing.assert_allclose(template.predict(x), parallel.predict(x), rtol=1e-4, atol=1e-5)
+
+
+def test_fit_reads_batch_metrics_only_for_callbacks_that_use_them():
+    import kport.keras as keras
+
+    x, y = _data()
+    model = _model()
+    reads = []
+    original = model._logs
+    model._logs = lambda: reads.append(1) or original()  # noqa: E731 - counts metric reads (device syncs)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert len(reads) == 1  # the epoch's logs only
+    seen = []
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0,
+              callbacks=[keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen.append(logs["loss"]))])
+    assert len(seen) == 4 and all(isinstance(v, float) for v in seen)

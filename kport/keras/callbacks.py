@@ -78,6 +78,12 @@ class CallbackList:
         for c in self.callbacks:
             c.on_train_batch_end(batch, logs or {})
 
+    def wants_batch_logs(self) -> bool:
+        """Whether any callback reads per-batch logs (else fit skips reading the metrics, a device sync, per step)."""
+        hooks = ("on_batch_end", "on_train_batch_end")
+        return any(any(getattr(type(c), h) is not getattr(Callback, h) or h in vars(c) for h in hooks)
+                   for c in self.callbacks)
+
 
 class History(Callback):
     """Records every epoch's logs: `history.history['loss']` etc."""

@@ -73,6 +73,7 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=None, valid
                     "metrics": metric_names + [f"val_{n}" for n in metric_names] if val is not None else metric_names})
     model.stop_training = False
     model.history = history
+    batch_logs = cbs.wants_batch_logs()
     cbs.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
@@ -85,7 +86,7 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=None, valid
         for step, (bx, by, bsw) in enumerate(batches):
             cbs.on_batch_begin(step, {"batch": step, "size": len(bx[0])})
             model._train_step(model._to_torch(bx), model._to_torch(by), model._to_torch(bsw))
-            logs = {"batch": step, "size": len(bx[0]), **model._logs()}
+            logs = {"batch": step, "size": len(bx[0]), **(model._logs() if batch_logs else {})}
             cbs.on_batch_end(step, logs)
             if model.stop_training:
                 break
