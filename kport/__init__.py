@@ -17,6 +17,8 @@ def load(path, weights=None, **options):
         **options: format-specific options (`arch` for Theano parameter pickles), and
             `layout`: 'keep' (default) or 'channels_last' to move a channels_first
             (Theano-era) model to channels_last (see kport.ir.layout).
+            `trust_lambda`: True evaluates Lambda layers' code from the file symbolically
+            into ordinary ops (a warning says so); without it Lambda layers are refused.
 
     Returns:
         kport.ir.Graph

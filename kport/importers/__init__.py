@@ -17,7 +17,13 @@ def load_model(path: str, weights: str | None = None, **options) -> Graph:
     Raises:
         KportError: the file cannot be read; the message names file and layer.
     """
-    path = str(path)
+    from kport.importers.lambda_trace import trusting
+
+    with trusting(bool(options.pop("trust_lambda", False))):  # Lambda code is traced only on request
+        return _load_model(str(path), weights, **options)
+
+
+def _load_model(path: str, weights: str | None = None, **options) -> Graph:
     kind = sniff(path)
     if kind == "hdf5":
         from kport.importers.keras_h5 import load_h5

@@ -88,12 +88,16 @@ def normalize_layer(class_name: str, cfg: dict, ctx: ImportContext) -> tuple[str
         UnsafeContentError: a Lambda or a Merge with a Python-function mode.
         UnsupportedLayerError: a legacy setting with no modern equivalent.
     """
-    if class_name == "Lambda":  # every era marshals the function's bytecode
+    if class_name == "Lambda":  # top-level calls are traced by lambda_trace; a wrapped one is not
+        from kport.importers.lambda_trace import REFUSAL_HINT, trusted
+
+        if trusted():
+            raise UnsupportedLayerError("a Lambda inside a wrapper layer (TimeDistributed, Bidirectional) "
+                                        "cannot be traced", path=ctx.path, layer=ctx.layer,
+                                        hint="apply the Lambda outside the wrapper")
         raise UnsafeContentError(
-            "Lambda layer holds marshalled Python bytecode; kport does not run code from model files",
-            path=ctx.path, layer=ctx.layer,
-            hint="replace the Lambda by built-in layers and save again; running the file's code on request "
-                 "(--trust-lambda) is not supported yet")
+            "Lambda layer holds marshalled Python bytecode; kport does not run code from model files unless asked",
+            path=ctx.path, layer=ctx.layer, hint=REFUSAL_HINT)
     if class_name == "Merge":
         _check_merge(cfg, ctx)
     if class_name == "BatchNormalization" and ctx.keras_major <= 1 and "gamma_regularizer" not in cfg:
@@ -189,13 +193,16 @@ def _fix_values(class_name: str, cfg: dict, ctx: ImportContext) -> None:
 
 
 def _check_merge(cfg: dict, ctx: ImportContext) -> None:
+    from kport.importers.lambda_trace import trusted
+
+    # a function mode is traced by lambda_trace; with trust, kport infers output shapes and masks itself
     for key in ("mode_type", "output_shape_type", "output_mask_type"):
-        if cfg.get(key) in ("lambda", "function"):
+        if cfg.get(key) in ("lambda", "function") and not trusted():
             raise UnsafeContentError(
                 f"Merge layer's {key.replace('_type', '')} is a Python function stored as bytecode; kport does "
-                "not run code from model files", path=ctx.path, layer=ctx.layer,
-                hint="use a built-in merge mode (sum, mul, concat, ave, max, dot, cos) and save again; running "
-                     "the file's code on request (--trust-lambda) is not supported yet")
+                "not run code from model files unless asked", path=ctx.path, layer=ctx.layer,
+                hint="use a built-in merge mode (sum, mul, concat, ave, max, dot, cos) and save again, or pass "
+                     "--trust-lambda (trust_lambda=True) to evaluate its code symbolically if you trust the file")
 
 
 # ---- what wrote a file ------------------------------------------------------------
@@ -252,6 +259,10 @@ def register() -> None:
         keras_config.MODEL_NORMALIZERS.insert(0, normalize_model)
     if convert_weights not in keras_config.WEIGHT_NORMALIZERS:
         keras_config.WEIGHT_NORMALIZERS.insert(0, convert_weights)
+    from kport.importers.lambda_trace import expand_call  # Lambda / function-mode Merge: traced with trust
+
+    keras_config.CALL_EXPANDERS.setdefault("Lambda", expand_call)
+    keras_config.CALL_EXPANDERS.setdefault("Merge", expand_call)
 
 
 __all__ = ["normalize_layer", "looks_like_keras1", "guess_keras1_backend", "register", "read_keras0_weights",

@@ -27,6 +27,9 @@ INPUT_CLASSES = {"InputLayer"}
 CONFIG_NORMALIZERS: list[Callable[[str, dict, ImportContext], tuple[str, dict]]] = []
 # hooks that rewrite a whole `{class_name, config}` model dict before building (Keras 1 Merge-headed Sequential)
 MODEL_NORMALIZERS: list[Callable[[dict, ImportContext], dict]] = []
+# hooks that build a layer call as several nodes (trusted Lambda layers): class name ->
+# f(builder, layer_cfg, scope, xs, call) -> output tensor names, or None to build it as one node
+CALL_EXPANDERS: dict[str, Callable[..., list[str] | None]] = {}
 # hooks that turn one layer's saved `(name, array)` list into the canonical layout:
 # f(graph, layer, items, in_shapes) -> items (Keras 1 layouts, Theano kernel flips)
 WEIGHT_NORMALIZERS: list[Callable[..., list]] = []
@@ -206,6 +209,10 @@ class GraphBuilder:
         name = layer_cfg.get("name") or cfg.get("name")
         if class_name in MODEL_CLASSES:
             return self._call_nested(name, class_name, cfg, scope, xs)
+        expand = CALL_EXPANDERS.get(class_name)
+        outs = expand(self, layer_cfg, scope, xs, call) if expand is not None else None
+        if outs is not None:
+            return outs
         key = "/".join(scope + (name,))
         layer_name = self._layer_names.get(key)
         if layer_name is None:
