@@ -2,30 +2,69 @@
 
 Some activations mean something else, or do not exist, in the Keras that will
 read the file: Keras 3 reads `hard_sigmoid` as relu6(x+3)/6, while Keras 1/2
-meant clip(0.2x+0.5, 0, 1); tf.keras has no Keras 3 `hard_silu`. Such a layer
-is written with a linear activation followed by plain layers doing the same
-arithmetic (Rescaling, ReLU with max_value, Multiply), so the file is the same
-model to the Keras that reads it instead of a silently different one.
+meant clip(0.2x+0.5, 0, 1); tf.keras has no Keras 3 `hard_silu` or
+`log_softmax`. Such a layer is written with a linear activation followed by
+plain layers doing the same arithmetic (Rescaling, ReLU, Multiply, ...; a
+TFOpLambda where tf.keras has the function), so the file is the same model to
+the Keras that reads it instead of a silently different one. Recurrent layers,
+whose activations act inside the cell, are rewritten by rescaling their weights
+(recurrent_gates.py).
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
 
+from kport.exporters.keras.recurrent_gates import is_recurrent, lower_recurrent_gates
 from kport.ir.graph import Graph, Layer, Node, TensorSpec
 from kport.ops.registry import op_for_kind
 
-# flavor -> activation -> steps; a step is (op kind, attributes) applied to the previous
-# tensor, or ("Multiply", None): multiply the previous tensor by the pre-activation input
-_HARD_SIGMOID_V2 = [("Rescaling", {"scale": 0.2, "offset": 0.5}), ("ReLU", {"max_value": 1.0})]
-_HARD_SIGMOID_V3 = [("Rescaling", {"scale": 1.0 / 6.0, "offset": 0.5}), ("ReLU", {"max_value": 1.0})]
+X = "x"  # a step input: the pre-activation tensor; an int i: the output of step i
+
+
+def _step(kind: str, attrs: dict | None = None, inputs: tuple = ()) -> tuple[str, dict | None, tuple]:
+    """One layer of a construction; `inputs` default to the previous step's output (X for the first)."""
+    return kind, attrs, inputs
+
+
+def _rescale(scale: float, offset: float = 0.0, inputs: tuple = ()) -> tuple:
+    return _step("Rescaling", {"scale": scale, "offset": offset}, inputs)
+
+
+def _activation(name: str, inputs: tuple = ()) -> tuple:
+    return _step("Activation", {"activation": name}, inputs)
+
+
+_HARD_SIGMOID_V2 = [_rescale(0.2, 0.5), _step("ReLU", {"max_value": 1.0})]
+_HARD_SIGMOID_V3 = [_rescale(1.0 / 6.0, 0.5), _step("ReLU", {"max_value": 1.0})]
+# 0.5x + 0.5 equals 0.5(x + 1) in float32 too: halving is exact and commutes with rounding
+_SPARSE_SIGMOID = [_rescale(0.5, 0.5), _step("ReLU", {"max_value": 1.0})]
+
+# flavor -> activation -> the steps computing it (Keras 3 defaults: shrink threshold 0.5, squareplus b 4)
 RULES: dict[str, dict[str, list]] = {
     "keras3": {"hard_sigmoid": _HARD_SIGMOID_V2},
     "tf.keras": {
         "hard_sigmoid_v3": _HARD_SIGMOID_V3,
-        "hard_silu": _HARD_SIGMOID_V3 + [("Multiply", None)],
-        "hard_tanh": [("Rescaling", {"scale": 1.0, "offset": 1.0}), ("ReLU", {"max_value": 2.0}),
-                      ("Rescaling", {"scale": 1.0, "offset": -1.0})],
+        "hard_silu": _HARD_SIGMOID_V3 + [_step("Multiply", None, (1, X))],
+        "hard_tanh": [_rescale(1.0, 1.0), _step("ReLU", {"max_value": 2.0}), _rescale(1.0, -1.0)],
+        "log_softmax": [_step("TFUnary", {"function": "nn.log_softmax", "axis": -1})],
+        "gelu_tanh": [_step("TFUnary", {"function": "nn.gelu", "approximate": True})],
+        "celu": [_activation("elu")],  # celu with Keras's alpha = 1 is elu with alpha = 1
+        "log_sigmoid": [_rescale(-1.0), _activation("softplus"), _rescale(-1.0)],  # -softplus(-x)
+        "tanh_shrink": [_activation("tanh"), _step("Subtract", None, (X, 0))],
+        # x where |x| > 0.5: ThresholdedReLU(x) - ThresholdedReLU(-x)
+        "hard_shrink": [_step("ThresholdedReLU", {"theta": 0.5}), _rescale(-1.0, 0.0, (X,)),
+                        _step("ThresholdedReLU", {"theta": 0.5}), _step("Subtract", None, (0, 2))],
+        # relu(x - 0.5) - relu(-x - 0.5)
+        "soft_shrink": [_rescale(1.0, -0.5), _step("ReLU"), _rescale(-1.0, -0.5, (X,)), _step("ReLU"),
+                        _step("Subtract", None, (1, 3))],
+        # (x + sqrt(x*x + 4)) / 2
+        "squareplus": [_step("Multiply", None, (X, X)), _rescale(1.0, 4.0), _step("TFUnary", {"function": "math.sqrt"}),
+                       _step("Add", None, (X, 2)), _rescale(0.5)],
+        "sparse_sigmoid": _SPARSE_SIGMOID,
+        # s*s + relu(x - 1) with s = clip((x + 1) / 2, 0, 1)
+        "sparse_plus": _SPARSE_SIGMOID + [_step("Multiply", None, (1, 1)), _rescale(1.0, -1.0, (X,)),
+                                          _step("ReLU"), _step("Add", None, (2, 4))],
     },
 }
 
@@ -33,13 +72,15 @@ RULES: dict[str, dict[str, list]] = {
 def lower_activations(graph: Graph, flavor: str) -> Graph:
     """Returns a graph whose layer activations the Keras `flavor` reads exactly.
 
-    Layers with an activation in RULES[flavor] get a linear activation and the
-    rule's layers after them; an Activation layer is replaced by those layers.
-    The graph is returned unchanged when nothing needs lowering.
+    Recurrent layers get rescaled weights (see recurrent_gates.py). Other layers
+    with an activation in RULES[flavor] get a linear activation and the rule's
+    layers after them; an Activation layer is replaced by those layers. The
+    source graph is never changed; it is returned as is when nothing needs lowering.
     """
+    graph = lower_recurrent_gates(graph, flavor)
     rules = RULES[flavor]
     targets = {name: rules[layer.op.activation] for name, layer in graph.layers.items()
-               if getattr(layer.op, "activation", None) in rules}
+               if getattr(layer.op, "activation", None) in rules and _activation_on_output(layer.op)}
     if not targets:
         return graph
     out = copy.copy(graph)
@@ -55,28 +96,33 @@ def lower_activations(graph: Graph, flavor: str) -> Graph:
             out.layers[name] = layer
         if name in targets:
             step_layers[name] = [_add_layer(out, f"{name}_{kind.lower()}_{i}", kind, attrs, layer)
-                                 for i, (kind, attrs) in enumerate(targets[name])]
+                                 for i, (kind, attrs, _) in enumerate(targets[name])]
     for node in graph.nodes:
         if node.layer not in targets:
             out.nodes.append(node)
             continue
         result = node.outputs[0]
-        shape = graph.tensors[result].shape
+        spec = graph.tensors[result]
         if graph.layers[node.layer].op.kind == "Activation":
             source = node.inputs[0]
         else:
             source = f"{result}/linear"
-            out.tensors[source] = TensorSpec(source, shape)
+            out.tensors[source] = TensorSpec(source, spec.shape, spec.dtype)
             out.nodes.append(Node(node.layer, list(node.inputs), [source] + node.outputs[1:], dict(node.call)))
-        current = source
+        made: list[str] = []
         steps = step_layers[node.layer]
-        for i, step in enumerate(steps):
+        for i, (step, (_, _, inputs)) in enumerate(zip(steps, targets[node.layer])):
             target = result if i == len(steps) - 1 else f"{result}/step{i}"
-            out.tensors[target] = TensorSpec(target, shape)
-            inputs = [current, source] if out.layers[step].op.kind == "Multiply" else [current]
-            out.nodes.append(Node(step, inputs, [target]))
-            current = target
+            out.tensors[target] = TensorSpec(target, spec.shape, spec.dtype)
+            refs = inputs or ((i - 1,) if i else (X,))
+            out.nodes.append(Node(step, [source if r == X else made[r] for r in refs], [target]))
+            made.append(target)
     return out
+
+
+def _activation_on_output(op) -> bool:
+    # recurrent layers apply theirs inside the cell; Highway mixes its output with the input
+    return not is_recurrent(op) and op.kind != "Highway"
 
 
 def _add_layer(graph: Graph, name: str, kind: str, attrs: dict | None, like: Layer) -> str:
