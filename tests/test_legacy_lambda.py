@@ -1,0 +1,222 @@
+"""Lambda layers and Keras 1 function-mode Merges: refused by default, traced into IR with trust.
+
+Fixtures (fixtures/lambda/make_lambda_fixtures.py) were made by real Keras 1.2.2 and 2.2.4 on
+Theano (Python 3.11 and Python 2.7 bytecode), tf_keras 2.21 and Keras 3, each with the
+framework's own outputs. With `trust_lambda=True` every case matches them on the numpy
+reference, onnxruntime and torch; the traced graph holds ordinary ops only.
+Malicious code is refused (Python 2) or never reaches builtins or the OS (Python 3).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import marshal
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kport
+from kport.errors import FormatError, UnsafeContentError, UnsupportedLayerError
+from kport.importers.lambda_trace import LambdaTrustWarning
+from layer_harness import assert_close, run_onnx
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lambda"
+PRODUCERS = {"keras122": "h5", "keras224": "h5", "keras122_py27": "json", "tf_keras": "h5", "keras3": "keras"}
+CASES = [(p, f.stem) for p, ext in PRODUCERS.items() for f in sorted((FIXTURES / p).glob(f"*.{ext}"))]
+IDS = [f"{p}-{c}" for p, c in CASES]
+K = None  # the backend name the hand-made lambdas below use; the tracer's shim provides it
+REALWORLD = Path("/work/shared/realworld/keras1-th-configs/commaai_steering_angle.json")
+
+
+def _load(producer: str, case: str, **options):
+    path = FIXTURES / producer / f"{case}.{PRODUCERS[producer]}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LambdaTrustWarning)
+        graph = kport.load(str(path), **options)
+    if not graph.has_weights and not any(layer.op.weight_shapes(_in_shapes(graph, name))
+                                         for name, layer in graph.layers.items()):
+        graph.has_weights = True  # a weightless architecture (the Python 2.7 JSON files) runs as it is
+    data = np.load(path.with_suffix(".npz"))
+    xs = [data[f"input_{i}"] for i in range(sum(k.startswith("input_") for k in data.files))]
+    ys = [data[f"output_{j}"] for j in range(sum(k.startswith("output_") for k in data.files))]
+    return graph, xs, ys
+
+
+def _in_shapes(graph, layer_name):
+    node = next(n for n in graph.nodes if n.layer == layer_name)
+    return [graph.tensors[t].shape for t in node.inputs]
+
+
+def _check(got, expected, what):
+    assert len(got) == len(expected), what
+    for a, b in zip(got, expected):
+        assert_close(a, b, what)
+
+
+@pytest.mark.parametrize("producer,case", CASES, ids=IDS)
+def test_refused_without_trust_naming_the_layer(producer, case):
+    path = FIXTURES / producer / f"{case}.{PRODUCERS[producer]}"
+    with pytest.raises(UnsafeContentError, match="--trust-lambda") as info:
+        kport.load(str(path))
+    assert "layer '" in str(info.value) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("producer,case", CASES, ids=IDS)
+def test_traced_lambda_matches_real_keras_on_numpy(producer, case):
+    graph, xs, ys = _load(producer, case, trust_lambda=True)
+    assert all(layer.op.kind not in ("Lambda", "Merge") or not getattr(layer.op, "mode", "").startswith("lambda")
+               for layer in graph.layers.values())
+    _check(kport.run(graph, xs), ys, f"{producer}/{case} numpy")
+
+
+@pytest.mark.parametrize("producer,case", CASES, ids=IDS)
+def test_traced_lambda_matches_real_keras_on_onnxruntime(producer, case):
+    pytest.importorskip("onnxruntime")
+    graph, xs, ys = _load(producer, case, trust_lambda=True)
+    _check(run_onnx(graph, xs, 17), ys, f"{producer}/{case} onnxruntime")
+
+
+@pytest.mark.parametrize("producer,case", CASES, ids=IDS)
+def test_traced_lambda_matches_real_keras_on_torch(producer, case):
+    pytest.importorskip("torch")
+    graph, xs, ys = _load(producer, case, trust_lambda=True)
+    _check(kport.run(graph, xs, backend="torch"), ys, f"{producer}/{case} torch")
+
+
+def test_trust_warns_that_file_code_is_evaluated():
+    with pytest.warns(LambdaTrustWarning, match="evaluating the Python code of layer"):
+        kport.load(str(FIXTURES / "keras122" / "arith.h5"), trust_lambda=True)
+
+
+def test_traced_layers_keep_the_lambda_name():
+    graph, _, _ = _load("keras122", "arith", trust_lambda=True)
+    lambdas = [n for n in graph.layers if n.startswith("lambda_")]
+    assert lambdas and all(graph.layers[n].op.kind == "TFBinary" for n in lambdas)
+    # the node producing a Lambda's output carries the Lambda's own name
+    assert any(n.layer == n.outputs[0] and n.layer.startswith("lambda_") for n in graph.nodes)
+
+
+@pytest.mark.slow
+def test_traced_lambda_converts_to_keras3_and_real_keras_agrees(tmp_path):
+    keras = pytest.importorskip("keras")
+    src = FIXTURES / "keras122" / "arith.h5"
+    data = np.load(src.with_suffix(".npz"))
+    dst = tmp_path / "arith.keras"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LambdaTrustWarning)
+        kport.convert(str(src), str(dst), to="keras", load={"trust_lambda": True})
+    model = keras.saving.load_model(str(dst))
+    assert_close(np.asarray(model.predict(data["input_0"], verbose=0)), data["output_0"], "Keras 3 reload")
+
+
+@pytest.mark.skipif(not REALWORLD.exists(), reason="/work/shared/realworld is absent")
+def test_commaai_lambda_evaluates_to_x_over_127_5_minus_1():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LambdaTrustWarning)
+        graph = kport.load(str(REALWORLD), trust_lambda=True)
+    node = next(n for n in graph.nodes if n.layer == "lambda_1")
+    x = np.random.RandomState(0).uniform(0, 255, (2, 3, 160, 320)).astype("float32")
+    values = {graph.inputs[0].name: x}
+    for n in graph.nodes:  # the nodes up to the Lambda's output (the rest needs the missing weights)
+        values.update(zip(n.outputs, graph.layers[n.layer].op.reference([values[t] for t in n.inputs], {})))
+        if n is node:
+            break
+    assert_close(values[node.outputs[0]], x / 127.5 - 1.0, "commaai lambda_1")
+
+
+# ---- hand-made configs: unknown functions, other Python versions, malicious code ------------------------
+def _lambda_json(tmp_path, function, name="evil", function_type="lambda", module="__main__"):
+    cfg = {"class_name": "Sequential", "keras_version": "2.2.4", "backend": "tensorflow", "config": {
+        "name": "seq", "layers": [{"class_name": "Lambda", "config": {
+            "name": name, "function": function, "function_type": function_type, "module": module,
+            "batch_input_shape": [None, 3], "dtype": "float32", "output_shape": None, "output_shape_type": "raw",
+            "arguments": {}, "trainable": True}}]}}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def _py3(fn) -> list:
+    """A lambda stored the way Keras 2 stores it: [base64 marshal, defaults, closure values]."""
+    closure = [c.cell_contents for c in fn.__closure__] if fn.__closure__ else None
+    return [base64.b64encode(marshal.dumps(fn.__code__)).decode(), fn.__defaults__, closure]
+
+
+def _load_trusted(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LambdaTrustWarning)
+        return kport.load(str(path), trust_lambda=True)
+
+
+def test_unknown_backend_function_is_refused_by_name(tmp_path):
+    path = _lambda_json(tmp_path, _py3(lambda x: K.spatial_3d_padding(x)), name="pad3d")
+    with pytest.raises(UnsupportedLayerError, match=r"K\.spatial_3d_padding") as info:
+        _load_trusted(path)
+    assert "pad3d" in str(info.value) and str(path) in str(info.value)
+
+
+def test_module_function_by_name_maps_known_backend_functions(tmp_path):
+    graph = _load_trusted(_lambda_json(tmp_path, "square", name="sq", function_type="function",
+                                       module="keras.backend.theano_backend"))
+    graph.has_weights = True
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    np.testing.assert_allclose(kport.run(graph, [x])[0], x * x)
+    with pytest.raises(UnsupportedLayerError, match="my_module.preprocess"):
+        _load_trusted(_lambda_json(tmp_path, "preprocess", name="mine", function_type="function",
+                                   module="my_module"))
+
+
+def test_other_python3_bytecode_is_refused_clearly():
+    path = FIXTURES / "other_python" / "py310_lambda.json"
+    with pytest.raises(FormatError, match="Python 3.11") as info:
+        _load_trusted(path)
+    assert "lambda_py310" in str(info.value)
+
+
+def _attacks(marker: Path):
+    m = str(marker)
+    yield "import", lambda x: __import__("os").system(f"touch {m}") or x
+    yield "open", lambda x: open(m, "w").write("owned") or x  # noqa: SIM115
+    yield "eval", lambda x: eval(f"open({m!r}, 'w')") or x
+    yield "exec", lambda x: exec(f"open({m!r}, 'w')") or x
+    yield "getattr-module", lambda x: getattr(K, "os").system(f"touch {m}") or x
+    yield "class-walk", lambda x: ().__class__.__bases__[0].__subclasses__() or x
+    yield "globals-walk", lambda x: K.sum.__globals__["os"].system(f"touch {m}") or x
+    yield "numpy-save", lambda x: np.save(m, np.zeros(1)) or x
+
+
+@pytest.mark.parametrize("attack", [a for a, _ in _attacks(Path("m"))])
+def test_malicious_python3_lambda_never_reaches_builtins_or_os(tmp_path, attack):
+    marker = tmp_path / "owned"
+    fn = dict(_attacks(marker))[attack]
+    with pytest.raises((UnsafeContentError, UnsupportedLayerError)) as info:
+        _load_trusted(_lambda_json(tmp_path, _py3(fn)))
+    assert "evil" in str(info.value)
+    assert not marker.exists()
+
+
+HOSTILE_PY2 = sorted(p.stem for p in (FIXTURES / "hostile_py27").glob("*.json"))
+
+
+@pytest.mark.parametrize("attack", HOSTILE_PY2)
+def test_malicious_python2_lambda_is_refused_before_anything_runs(tmp_path, monkeypatch, attack):
+    monkeypatch.chdir(tmp_path)  # the lambdas would create ./kport_lambda_owned
+    with pytest.raises((UnsafeContentError, UnsupportedLayerError)) as info:
+        _load_trusted(FIXTURES / "hostile_py27" / f"{attack}.json")
+    assert f"hostile_{attack}" in str(info.value)
+    assert not (tmp_path / "kport_lambda_owned").exists()
+
+
+def test_python2_evaluator_refuses_opcodes_outside_its_whitelist():
+    from kport.importers import py2_bytecode, py2_marshal
+    from kport.importers.lambda_code import decode_bytes
+    from kport.ops.base import ImportContext
+
+    cfg = json.loads((FIXTURES / "hostile_py27" / "statement_import.json").read_text())
+    code = py2_marshal.loads(decode_bytes(cfg["config"][0]["config"]["function"][0]))
+    with pytest.raises(UnsafeContentError, match="IMPORT_NAME"):
+        py2_bytecode.evaluator(code, None, None, ImportContext(path="f.json", layer="l"))
+    with pytest.raises(py2_marshal.MarshalError):
+        py2_marshal.loads(b"c\x01\x00\x00")  # truncated
