@@ -220,3 +220,17 @@ def test_python2_evaluator_refuses_opcodes_outside_its_whitelist():
         py2_bytecode.evaluator(code, None, None, ImportContext(path="f.json", layer="l"))
     with pytest.raises(py2_marshal.MarshalError):
         py2_marshal.loads(b"c\x01\x00\x00")  # truncated
+
+
+def test_pickled_keras1_lambda_maps_a_backend_function_by_name():
+    path = FIXTURES / "keras122" / "pickled_backend_fn.pkl"  # Lambda(K.square) pickled by reference
+    with pytest.raises(UnsafeContentError, match="--trust-lambda"):
+        kport.load(str(path))
+    graph = _load_trusted(path)
+    data = np.load(path.with_suffix(".npz"))
+    _check(kport.run(graph, [data["input_0"]]), [data["output_0"]], "pickled K.square")
+
+
+def test_pickled_keras1_lambda_of_a_user_function_is_refused_naming_it():
+    with pytest.raises(UnsafeContentError, match="user_preprocess"):
+        _load_trusted(FIXTURES / "keras122" / "pickled_user_fn.pkl")

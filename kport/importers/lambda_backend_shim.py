@@ -303,6 +303,23 @@ def numpy_namespace(t: Tracer) -> Namespace:
     return Namespace("np", members, t)
 
 
+def theano_namespace(t: Tracer) -> Namespace:
+    """Theano's `T` as Keras 1/2 Theano-backend functions (stored as bytecode by Keras 1.2) use it."""
+    k = backend_functions(t)
+
+    def reduce(name):
+        return lambda x, axis=None, keepdims=False, **_: k[name](x, axis=axis, keepdims=keepdims)
+
+    nnet = Namespace("T.nnet", {"sigmoid": k["sigmoid"], "relu": lambda x, alpha=0: k["relu"](x, alpha),
+                                "softmax": k["softmax"], "softplus": k["softplus"]}, t)
+    members = {"sqr": k["square"], "sqrt": lambda x: t.call("math.sqrt", x), "exp": k["exp"], "log": k["log"],
+               "abs_": k["abs"], "tanh": k["tanh"], "sum": reduce("sum"), "mean": reduce("mean"),
+               "max": reduce("max"), "min": reduce("min"), "prod": reduce("prod"), "maximum": k["maximum"],
+               "minimum": k["minimum"], "clip": k["clip"], "dot": k["dot"], "sgn": k["sign"],
+               "concatenate": lambda xs, axis=0: t.call("concat", list(xs), axis=axis), "nnet": nnet}
+    return Namespace("T", members, t)
+
+
 def lambda_globals(t: Tracer) -> dict[str, Any]:
     """The global names a traced Lambda sees (Keras-era module aliases included)."""
     k = Namespace("K", backend_functions(t), t)
@@ -310,6 +327,7 @@ def lambda_globals(t: Tracer) -> dict[str, Any]:
     keras = Namespace("keras", {"backend": k, "ops": ops}, t)
     numpy = numpy_namespace(t)
     return {"K": k, "backend": k, "keras": keras, "ops": ops, "tf": tf_namespace(t), "np": numpy, "numpy": numpy,
+            "T": theano_namespace(t),
             "math": Namespace("math", {"pi": math.pi, "e": math.e, "sqrt": math.sqrt, "log": math.log,
                                        "exp": math.exp}, t)}
 

@@ -224,9 +224,18 @@ def layer_config(layer: Stub) -> dict:
         mode = layer.attrs.get("mode")
         if isinstance(mode, type) and issubclass(mode, Stub):
             cfg["mode_type"] = "function"
-    if class_name == "Lambda":
+            cfg["module"], cfg["mode"] = _module_and_name(mode.path)
+    if class_name == "Lambda":  # pickles hold the function by reference: module + name, no code
         cfg["function_type"] = "function"
+        function = layer.attrs.get("function")
+        if isinstance(function, type) and issubclass(function, Stub):
+            cfg["module"], cfg["function"] = _module_and_name(function.path)
     return {"class_name": class_name, "config": cfg}
+
+
+def _module_and_name(path: str) -> tuple[str, str]:
+    module, _, name = path.rpartition(".")
+    return module, name
 
 
 _SKIP = object()
