@@ -99,16 +99,29 @@ def test_traced_layers_keep_the_lambda_name():
 
 
 @pytest.mark.slow
-def test_traced_lambda_converts_to_keras3_and_real_keras_agrees(tmp_path):
+@pytest.mark.parametrize("producer,case", [("keras122", "arith"), ("keras122", "kfuncs"), ("keras122_py27", "slicing")])
+def test_traced_lambda_converts_to_keras3_and_real_keras_agrees(tmp_path, producer, case):
     keras = pytest.importorskip("keras")
-    src = FIXTURES / "keras122" / "arith.h5"
-    data = np.load(src.with_suffix(".npz"))
-    dst = tmp_path / "arith.keras"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LambdaTrustWarning)
-        kport.convert(str(src), str(dst), to="keras", load={"trust_lambda": True})
-    model = keras.saving.load_model(str(dst))
-    assert_close(np.asarray(model.predict(data["input_0"], verbose=0)), data["output_0"], "Keras 3 reload")
+    graph, xs, ys = _load(producer, case, trust_lambda=True)
+    dst = tmp_path / f"{case}.keras"
+    kport.convert(graph, str(dst), to="keras")
+    model = keras.saving.load_model(str(dst))  # no Lambda left: plain layers and operations, safe mode on
+    got = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    _check([np.asarray(g) for g in (got if isinstance(got, list) else [got])], ys, f"{producer}/{case} Keras 3 reload")
+
+
+def test_cli_refuses_without_flag_and_converts_with_it(tmp_path):
+    from click.testing import CliRunner
+
+    from kport.cli.main import cli
+
+    src = FIXTURES / "keras122" / "multi_input.h5"
+    out = tmp_path / "m.onnx"
+    refused = CliRunner().invoke(cli, ["convert", str(src), "-o", str(out)])
+    assert refused.exit_code != 0 and "--trust-lambda" in refused.output and not out.exists()
+    done = CliRunner().invoke(cli, ["convert", str(src), "-o", str(out), "--trust-lambda"])
+    assert done.exit_code == 0, done.output
+    assert out.exists() and "PASS" in done.output
 
 
 @pytest.mark.skipif(not REALWORLD.exists(), reason="/work/shared/realworld is absent")
