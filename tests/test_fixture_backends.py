@@ -8,16 +8,17 @@ in test_fixture_parity.py); these tests vary the way out instead:
 - slow: real tf_keras running kport's tf.keras file (the `tf` runtime) and real
   Keras 3 loading kport's `.keras` file;
 - gpu: the torch and ONNX Runtime runtimes on CUDA (skipped without a GPU).
+
+No fixture may be refused by a Keras writer: what a target Keras cannot spell is
+written as an exact construction (tests/test_keras_writer_constructions.py).
 """
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 
 import pytest
 
 import kport
-from kport.errors import ExportError
 from fixture_manifest import FixtureFile, assert_outputs_close, fixture_files
 
 PREFERRED_FORMATS = ("h5", "keras", "json")
@@ -35,26 +36,6 @@ def one_file_per_entry() -> list:
     if not chosen:
         return [pytest.param(None, id="no-manifest")]
     return [pytest.param(f, id=f"{f.case}-{f.producer}") for f in chosen.values()]
-
-
-# the messages of kport's deliberate "cannot be expressed exactly" refusals
-REFUSALS = ("has no exact", "does not exist in Keras 3")
-
-
-@contextmanager
-def skip_exact_refusal(target: str):
-    """Skips on kport's designed refusal to write what the target Keras cannot express exactly.
-
-    That refusal (Keras 3's hard_sigmoid into a tf.keras file, where the name
-    means another formula; ThresholdedReLU, which Keras 3 lacks) is correct
-    behaviour; every other error fails.
-    """
-    try:
-        yield
-    except ExportError as err:
-        if not any(reason in str(err) for reason in REFUSALS):
-            raise
-        pytest.skip(f"{target} cannot express this model exactly: {err}")
 
 
 def _load(fixture: FixtureFile | None):
@@ -92,8 +73,7 @@ def test_kport_written_keras_file_reads_back(fixture, writer, tmp_path):
     graph = _load(fixture)
     write, suffix = WRITERS[writer]
     target = tmp_path / f"{fixture.case}{suffix}"
-    with skip_exact_refusal(writer):
-        write(graph, target)
+    write(graph, target)
     again = kport.load(target)
     got = kport.run(again, fixture.inputs(), backend="numpy")
     assert_outputs_close(got, fixture.outputs(), fixture.atol, fixture.rtol,
@@ -106,8 +86,7 @@ def test_tf_runtime_matches_keras(fixture):
     pytest.importorskip("tensorflow")
     pytest.importorskip("tf_keras")
     graph = _load(fixture)
-    with skip_exact_refusal("tf.keras"):
-        got = kport.run(graph, fixture.inputs(), backend="tf")
+    got = kport.run(graph, fixture.inputs(), backend="tf")
     assert_outputs_close(got, fixture.outputs(), fixture.atol, fixture.rtol, f"{fixture.id} on tf")
 
 
@@ -121,8 +100,7 @@ def test_real_keras3_loads_kport_keras_file(fixture, tmp_path):
         pytest.skip("needs Keras 3")
     graph = _load(fixture)
     target = tmp_path / f"{fixture.case}.keras"
-    with skip_exact_refusal("keras3.keras"):
-        _write_keras3(graph, target)
+    _write_keras3(graph, target)
     model = keras.models.load_model(str(target), compile=False)
     inputs = fixture.inputs()
     out = model.predict(inputs[0] if len(inputs) == 1 else inputs, verbose=0)

@@ -4,7 +4,7 @@ import pytest
 
 from kport.errors import ExportError
 from fixture_manifest import assert_outputs_close
-from test_fixture_backends import _load, one_file_per_entry, skip_exact_refusal
+from test_fixture_backends import _load, one_file_per_entry
 
 TORCH_TARGETS = {
     "torch": ("write_torch", "run_torch_folder", ""),
@@ -44,8 +44,7 @@ def test_savedmodel_matches_keras(fixture, tmp_path):
     from kport.exporters.keras.targets import run_savedmodel, write_savedmodel_target
 
     graph = _load(fixture)
-    with skip_exact_refusal("tf.keras"):
-        write_savedmodel_target(graph, tmp_path / "saved")
+    write_savedmodel_target(graph, tmp_path / "saved")
     got = run_savedmodel(tmp_path / "saved", _feeds(graph, fixture), graph.outputs)
     assert_outputs_close(got, fixture.outputs(), fixture.atol, fixture.rtol, f"{fixture.id} via SavedModel")
 

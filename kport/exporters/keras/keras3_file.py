@@ -22,10 +22,9 @@ def write_keras(graph: Graph, path) -> None:
     """
     import h5py
 
-    from kport.exporters.keras.constructions import build_constructions
-    from kport.exporters.keras.lowering import lower_activations
+    from kport.exporters.keras.lowering import lower_for_keras
 
-    graph = lower_activations(build_constructions(graph, "keras3"), "keras3")
+    graph = lower_for_keras(graph, "keras3")
     config, order = functional_config(graph)
     document = {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
                 "registered_name": "Functional", "build_config": {"input_shape": None}, "compile_config": None}

@@ -16,9 +16,9 @@ def write_h5(graph: Graph, path) -> None:
     """Writes `graph` as a full-model `.h5` in tf.keras's format (flattened Functional model)."""
     import h5py
 
-    from kport.exporters.keras.lowering import lower_activations
+    from kport.exporters.keras.lowering import lower_for_keras
 
-    graph = lower_activations(graph, "tf.keras")
+    graph = lower_for_keras(graph, "tf.keras")
     config, order = functional_config(graph, flavor="tf.keras")
     model_config = {"class_name": "Functional", "config": config}
     with atomic_write(path) as tmp:

@@ -69,15 +69,25 @@ RULES: dict[str, dict[str, list]] = {
 }
 
 
+def lower_for_keras(graph: Graph, flavor: str) -> Graph:
+    """Every rewrite a Keras writer needs, in order; the source graph is never changed.
+
+    Recurrent layers first (their rescaled weights keep the layer), then layers the
+    flavor lacks (constructions.py, whose steps may carry activations), then activations.
+    """
+    from kport.exporters.keras.constructions import build_constructions
+
+    return lower_activations(build_constructions(lower_recurrent_gates(graph, flavor), flavor), flavor)
+
+
 def lower_activations(graph: Graph, flavor: str) -> Graph:
     """Returns a graph whose layer activations the Keras `flavor` reads exactly.
 
-    Recurrent layers get rescaled weights (see recurrent_gates.py). Other layers
-    with an activation in RULES[flavor] get a linear activation and the rule's
-    layers after them; an Activation layer is replaced by those layers. The
-    source graph is never changed; it is returned as is when nothing needs lowering.
+    Layers with an activation in RULES[flavor] get a linear activation and the
+    rule's layers after them; an Activation layer is replaced by those layers.
+    Recurrent layers are left to lower_recurrent_gates. The source graph is never
+    changed; it is returned as is when nothing needs lowering.
     """
-    graph = lower_recurrent_gates(graph, flavor)
     rules = RULES[flavor]
     targets = {name: rules[layer.op.activation] for name, layer in graph.layers.items()
                if getattr(layer.op, "activation", None) in rules and _activation_on_output(layer.op)}

@@ -1,0 +1,180 @@
+"""Semantics a target Keras cannot spell are written as exact constructions (kport/exporters/keras/lowering.py).
+
+Each case is one layer whose meaning the target Keras would misread: a
+recurrent hard_sigmoid of the other era (rescaled gate weights), ThresholdedReLU
+for Keras 3 (ReLU(threshold)), Keras 3-only activations for tf.keras (plain
+layers or a TFOpLambda). The oracle is kport's numpy reference of the source
+layer; inputs sit on the edges (hard_sigmoid knees, x == theta, shrink
+thresholds). Fast tests re-import the written file with kport; slow ones load
+it with real Keras 3 / tf_keras.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import kport
+from kport.errors import ExportError
+from kport.ops.activation import Activation
+from kport.ops.bidirectional import Bidirectional
+from kport.ops.conv_lstm1d import ConvLSTM1D
+from kport.ops.dense import Dense
+from kport.ops.gru import GRU
+from kport.ops.lstm import LSTM
+from kport.ops.rnn import RNN
+from kport.ops.simple_rnn import SimpleRNN
+from kport.ops.thresholded_relu import ThresholdedReLU
+from layer_harness import assert_close, run_reference, single_layer_graph
+
+# the hard_sigmoid each target misreads (what the source file meant)
+MISREAD = {"keras3": "hard_sigmoid", "tf.keras": "hard_sigmoid_v3"}
+SUFFIX = {"keras3": ".keras", "tf.keras": ".h5"}
+STEPS, FEATURES = 5, 3
+
+
+def _knee_values() -> np.ndarray:
+    """Values at and around both hard_sigmoid knees (+-2.5, +-3), zero and far out."""
+    knees = np.array([2.5, 3.0, 0.5, 1.0], np.float32)
+    near = np.concatenate([knees, np.nextafter(knees, np.float32(0)), np.nextafter(knees, np.float32(9))])
+    return np.concatenate([near, -near, [0.0, 0.1, 7.5, -7.5]]).astype(np.float32)
+
+
+def _recurrent_cases(flavor: str) -> dict:
+    act = MISREAD[flavor]
+    lstm = LSTM(units=4, recurrent_activation=act, return_sequences=True)
+    return {
+        "lstm": lstm,
+        "gru_reset_after": GRU(units=4, recurrent_activation=act, activation=act, reset_after=True),
+        "gru_reset_before": GRU(units=4, recurrent_activation=act, reset_after=False, return_sequences=True),
+        "simple_rnn": SimpleRNN(units=3, activation=act, go_backwards=True),
+        "bidirectional": Bidirectional(forward=lstm, backward=LSTM(units=4, recurrent_activation=act,
+                                                                   return_sequences=True, go_backwards=True)),
+        "rnn_stack": RNN(cells=(LSTM(units=3, recurrent_activation=act), LSTM(units=2, recurrent_activation=act))),
+        "conv_lstm1d": ConvLSTM1D(filters=2, kernel_size=(3,), padding="same", recurrent_activation=act),
+    }
+
+
+def _recurrent_graph(flavor: str, name: str):
+    op = _recurrent_cases(flavor)[name]
+    shape = (None, STEPS, 6, 2) if name == "conv_lstm1d" else (None, STEPS, FEATURES)
+    rng = np.random.default_rng(len(name))
+    weights = {k: rng.normal(scale=0.9, size=s).astype(np.float32) for k, s in op.weight_shapes([shape]).items()}
+    graph = single_layer_graph(op, [shape], weights, name=name)
+    x = rng.normal(scale=2.0, size=(4,) + shape[1:]).astype(np.float32)
+    return graph, [x]
+
+
+def _knee_lstm_graph(flavor: str):
+    """One unit whose gate pre-activations are the input itself: the inputs walk over the knees."""
+    op = LSTM(units=1, recurrent_activation=MISREAD[flavor], return_sequences=True)
+    weights = {"kernel": np.ones((1, 4), np.float32), "recurrent_kernel": np.zeros((1, 4), np.float32),
+               "bias": np.zeros(4, np.float32)}
+    x = _knee_values().reshape(-1, 1, 1)
+    return single_layer_graph(op, [(None, 1, 1)], weights, name="knees"), [x]
+
+
+# tf.keras: every Keras 3 activation with a construction, on an Activation layer
+TF_KERAS_ACTIVATIONS = ("hard_sigmoid_v3", "hard_silu", "hard_tanh", "log_softmax", "gelu_tanh", "celu", "log_sigmoid",
+                        "tanh_shrink", "hard_shrink", "soft_shrink", "squareplus", "sparse_sigmoid", "sparse_plus")
+
+
+def _activation_graph(name: str):
+    x = np.tile(_knee_values(), (2, 1))
+    x[1] *= 0.37
+    return single_layer_graph(Activation(activation=name), [(None, x.shape[1])], {}, name=f"act_{name}"), [x]
+
+
+def _dense_graph(flavor: str):
+    """A Dense layer carrying the activation (written as linear + the construction)."""
+    act = "hard_sigmoid" if flavor == "keras3" else "log_softmax"
+    rng = np.random.default_rng(3)
+    weights = {"kernel": rng.normal(scale=2.0, size=(6, 5)).astype(np.float32),
+               "bias": rng.normal(size=5).astype(np.float32)}
+    x = rng.normal(size=(8, 6)).astype(np.float32)
+    return single_layer_graph(Dense(units=5, activation=act), [(None, 6)], weights, name="dense"), [x]
+
+
+def _thresholded_graph():
+    theta = np.float32(0.3)
+    x = np.array([[theta, np.nextafter(theta, np.float32(1)), np.nextafter(theta, np.float32(0)), 0.0, -1.0, 2.0]],
+                 np.float32)
+    return single_layer_graph(ThresholdedReLU(theta=0.3), [(None, 6)], {}, name="thresholded"), [x]
+
+
+def _cases():
+    cases = []
+    for flavor in ("keras3", "tf.keras"):
+        cases += [pytest.param(flavor, lambda f=flavor, n=name: _recurrent_graph(f, n), id=f"{flavor}-{name}")
+                  for name in _recurrent_cases(flavor)]
+        cases.append(pytest.param(flavor, lambda f=flavor: _knee_lstm_graph(f), id=f"{flavor}-lstm_knees"))
+        cases.append(pytest.param(flavor, lambda f=flavor: _dense_graph(f), id=f"{flavor}-dense"))
+    cases += [pytest.param("tf.keras", lambda a=a: _activation_graph(a), id=f"tf.keras-{a}")
+              for a in TF_KERAS_ACTIVATIONS]
+    cases.append(pytest.param("keras3", lambda: _activation_graph("hard_sigmoid"), id="keras3-hard_sigmoid"))
+    cases.append(pytest.param("keras3", _thresholded_graph, id="keras3-thresholded_relu"))
+    return cases
+
+
+def _write(graph, flavor: str, path) -> None:
+    if flavor == "keras3":
+        from kport.exporters.keras.keras3_file import write_keras
+
+        write_keras(graph, path)
+    else:
+        from kport.exporters.keras.legacy_h5_file import write_h5
+
+        write_h5(graph, path)
+
+
+def _check(got: list, expected: list, what: str) -> None:
+    assert len(got) == len(expected), what
+    for i, (a, b) in enumerate(zip(got, expected)):
+        assert_close(np.asarray(a), b, f"{what} output {i}")
+
+
+@pytest.mark.parametrize("flavor,make", _cases())
+def test_written_file_reads_back_as_the_same_model(flavor, make, tmp_path):
+    graph, xs = make()
+    before = {name: (layer.op, {k: v.copy() for k, v in layer.weights.items()}) for name, layer in graph.layers.items()}
+    expected = run_reference(graph, xs)
+    path = tmp_path / f"model{SUFFIX[flavor]}"
+    _write(graph, flavor, path)
+    for name, (op, weights) in before.items():  # the source graph is never rewritten in place
+        assert graph.layers[name].op == op
+        assert all(np.array_equal(graph.layers[name].weights[k], v) for k, v in weights.items())
+    _check(kport.run(kport.load(path), xs, backend="numpy"), expected, f"{flavor} file read back by kport")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flavor,make", _cases())
+def test_real_keras_runs_the_written_file(flavor, make, tmp_path):
+    pytest.importorskip("tensorflow")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    keras = pytest.importorskip("keras" if flavor == "keras3" else "tf_keras")
+    graph, xs = make()
+    path = tmp_path / f"model{SUFFIX[flavor]}"
+    _write(graph, flavor, path)
+    model = keras.models.load_model(str(path), compile=False)
+    out = model(xs[0] if len(xs) == 1 else xs, training=False)
+    got = [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+    _check(got, run_reference(graph, xs), f"{flavor} file run by {keras.__name__} {keras.__version__}")
+
+
+@pytest.mark.parametrize("flavor", ["keras3", "tf.keras"])
+def test_lstm_activation_of_the_other_era_is_still_refused(flavor, tmp_path):
+    # an LSTM's activation also acts on the cell state, which no weight scale reaches
+    op = LSTM(units=2, activation=MISREAD[flavor])
+    weights = {k: np.zeros(s, np.float32) for k, s in op.weight_shapes([(None, 3, 2)]).items()}
+    graph = single_layer_graph(op, [(None, 3, 2)], weights, name="cell_state")
+    with pytest.raises(ExportError, match="cell_state"):
+        _write(graph, flavor, tmp_path / f"model{SUFFIX[flavor]}")
+    assert not (tmp_path / f"model{SUFFIX[flavor]}").exists()
+
+
+def test_negative_theta_is_refused_for_keras3(tmp_path):
+    graph = single_layer_graph(ThresholdedReLU(theta=-0.5), [(None, 4)], {}, name="negative_theta")
+    with pytest.raises(ExportError, match="negative threshold"):
+        _write(graph, "keras3", tmp_path / "model.keras")
+    assert not (tmp_path / "model.keras").exists()
