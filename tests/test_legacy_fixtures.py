@@ -2,7 +2,10 @@
 
 Fixtures: fixtures/legacy/keras<ver>/ (made by fixtures/legacy/make_legacy_fixtures.py in the
 legacy environments). Every case runs on the numpy reference and on ONNX Runtime, from the
-`.h5` file, from the double-encoded JSON + `save_weights` file, and from its pickles.
+`.h5` file, from the double-encoded JSON + `save_weights` file, and from its pickles; each `.h5`
+also at opset 13, on torch and (slow) on the tf backend (a tf.keras file kport writes, run by
+real tf_keras), as saved and moved to channels_last, and (slow) as a Keras 3 `.keras` file real
+Keras 3 loads. Keras-1-only layers no Keras 2/3 class expresses exactly are refused by name there.
 """
 from __future__ import annotations
 
@@ -88,11 +91,30 @@ def run_torch(graph, inputs):
         raise
 
 
+def run_tf(graph, inputs):
+    """kport writes a tf.keras .h5 and real tf_keras runs it (the `tf` backend)."""
+    pytest.importorskip("tf_keras")
+    try:
+        return kport.run(graph, inputs, backend="tf")
+    except ExportError as err:
+        skip_keras_refusal(err)
+
+
+def skip_keras_refusal(err):
+    """Keras-1-only layers no Keras 2/3 class expresses exactly are refused by name: skip, saying which."""
+    assert err.layer, f"a refusal must name the layer: {err.message}"
+    if "cannot be written as a" in err.message or "has no exact" in err.message:
+        pytest.skip(f"no Keras 2/3 form: layer '{err.layer}': {err.message}")
+    raise err
+
+
 def run_backend(graph, inputs, backend):
     if backend == "numpy":
         return kport.run(graph, inputs)
     if backend.startswith("onnxruntime"):
         return run_onnx(graph, inputs, 13 if backend.endswith("opset13") else 17)
+    if backend == "tf":
+        return run_tf(graph, inputs)
     return run_torch(graph, inputs)
 
 
@@ -101,8 +123,10 @@ def _cases_by_backend():
     out = []
     for p in _cases():
         fname = p.values[2]
-        for backend in ("numpy", "onnxruntime") + (("onnxruntime-opset13", "torch") if fname.endswith(".h5") else ()):
-            out.append(pytest.param(*p.values, backend, id=f"{p.id}-{backend}"))
+        for backend in ("numpy", "onnxruntime") + (("onnxruntime-opset13", "torch", "tf") if fname.endswith(".h5")
+                                                   else ()):
+            marks = [pytest.mark.slow] if backend == "tf" else []
+            out.append(pytest.param(*p.values, backend, id=f"{p.id}-{backend}", marks=marks))
     return out
 
 
@@ -134,7 +158,7 @@ def _h5_cases():
     return [p for p in _cases() if p.values[2].endswith(".h5")]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "onnxruntime", "torch"])
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime", "torch", pytest.param("tf", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("folder,case,fname,weights,arch", _h5_cases())
 def test_layout_channels_last_matches_theano(folder, case, fname, weights, arch, backend):
     graph = _load(str(folder / fname), None, layout="channels_last")
@@ -171,6 +195,22 @@ def test_layout_moves_per_position_parameters():
                                   np.transpose(original.layers[name].weights["alpha"], (1, 2, 0)))
 
 
+def test_layout_moves_locally_connected_kernel_rows_and_bias():
+    # locally2d_th: LocallyConnected2D(th): kernel rows (channel, row, col) -> (row, col, channel);
+    # the bias Keras read through a raw reshape to (filters, rows, cols) is stored (rows, cols, filters)
+    graph = _load(str(LEGACY / "keras122" / "locally2d_th.h5"), None, layout="channels_last")
+    original = _load(str(LEGACY / "keras122" / "locally2d_th.h5"), None)
+    name = next(n for n, layer in graph.layers.items() if layer.op.kind == "LocallyConnected2D")
+    assert graph.layers[name].op.data_format == "channels_last"
+    old, new = original.layers[name].weights, graph.layers[name].weights
+    positions, patch, filters = old["kernel"].shape
+    cin = graph.inputs[0].shape[-1]
+    np.testing.assert_array_equal(
+        new["kernel"], old["kernel"].reshape(positions, cin, patch // cin, filters).transpose(0, 2, 1, 3)
+        .reshape(positions, patch, filters))
+    np.testing.assert_array_equal(new["bias"], old["bias"].reshape(filters, -1).T.reshape(old["bias"].shape))
+
+
 @pytest.mark.parametrize("case", ["conv2d_same_even_th", "pool_same_k2s2_th", "conv2d_full_th"])
 def test_keras1_th_json_gets_theano_padding(tmp_path, case):
     # a Keras 1 JSON does not say Theano; `th` ordering does, so 'same' keeps Theano's windows
@@ -184,3 +224,32 @@ def test_keras1_th_json_gets_theano_padding(tmp_path, case):
     graph = _load(str(arch), str(h5))
     inputs, outputs = _expected(LEGACY / "keras122", case)
     assert_close(kport.run(graph, inputs), outputs, f"{case} from JSON + weights")
+
+
+def _keras3_outputs(graph, inputs, path):
+    keras = pytest.importorskip("keras")
+    from kport.exporters.keras.keras3_file import write_keras
+
+    try:
+        write_keras(graph, path)
+    except ExportError as err:
+        skip_keras_refusal(err)
+    model = keras.models.load_model(path, compile=False)
+    out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", [None, "channels_last"])
+@pytest.mark.parametrize("folder,case,fname,weights,arch", _h5_cases())
+def test_keras3_file_reproduces_theano(folder, case, fname, weights, arch, layout, tmp_path):
+    # kport writes the legacy model as a Keras 3 .keras file; real Keras 3 loads and runs it
+    graph = _load(str(folder / fname), None) if layout is None else _load(str(folder / fname), None, layout=layout)
+    inputs, outputs = _expected(folder, case)
+    if layout:
+        inputs = [np.transpose(x, graph.moved_axes[s.name]) if s.name in graph.moved_inputs else x
+                  for x, s in zip(inputs, graph.inputs)]
+        outputs = [np.transpose(y, graph.moved_axes[t]) if t in graph.moved_outputs else y
+                   for y, t in zip(outputs, graph.outputs)]
+    got = _keras3_outputs(graph, inputs, tmp_path / "model.keras")
+    assert_close(got, outputs, f"{folder.name}/{fname} as Keras 3 .keras ({layout or 'as saved'})")

@@ -43,6 +43,15 @@ class ConvND(ConvBase):
         config.pop("lora_alpha")
         return config
 
+    def keras_construction(self, flavor: str, in_shape, weights: dict) -> list | None:
+        """Keras 1 padding='full' has no Keras 2/3 spelling: ZeroPadding (k_eff - 1 each side), then 'valid'."""
+        if self.padding != "full":
+            return None
+        pads = [(effective_kernel(k, d) - 1,) * 2 for k, d in zip(self.kernel_size, self.dilation_rate)]
+        conv = {**self.attributes(), "padding": "valid"}
+        return [(f"ZeroPadding{self.rank}D", {"padding": tuple(pads), "data_format": self.data_format}, {}),
+                (self.kind, conv, weights)]
+
     def load_weights(self, items: list, in_shapes) -> list:
         """Merges Keras 3 LoRA factors into the kernel, as Keras does when it saves a .keras file."""
         return merge_lora(items, "kernel", self.lora_rank, self.lora_alpha)

@@ -24,6 +24,7 @@ WEIGHTS = ("gamma", "beta", "running_mean", "running_std")
 class Keras1BatchNormalization(Op):
     kind = "Keras1BatchNormalization"
     keras_classes = ("Keras1BatchNormalization",)
+    no_hook = {"keras": "Keras 1 BatchNormalization mode 1/2 (statistics of the batch itself) has no Keras 2/3 layer; export to ONNX or torch"}
 
     mode: int = 1
     axis: int = -1

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kport.errors import ShapeError, UnsupportedLayerError
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 from kport.ops.base import ImportContext, Op
 from kport.ops.onnx_common import unsqueeze
 
 MODES = ("sum", "mul", "ave", "max", "concat", "dot", "cos")
 KERAS1_EPSILON = 1e-7  # keras.backend.epsilon() in Keras 1
+_KERAS_CLASSES = {"sum": "Add", "mul": "Multiply", "ave": "Average", "max": "Maximum", "concat": "Concatenate",
+                  "dot": "Dot"}
 
 
 @dataclass
@@ -38,6 +40,21 @@ class Merge(Op):
         axes = config.get("dot_axes", -1)
         op.dot_axes = (int(axes), int(axes)) if isinstance(axes, (int, float)) else tuple(int(a) for a in axes)
         return op
+
+    # ---- Keras 2/3 writers: the layer each mode became -----------------------------
+    @property
+    def keras_class(self) -> str:
+        return _KERAS_CLASSES.get(self.mode, "Merge")
+
+    def keras_config(self, flavor: str = "keras3") -> dict:
+        if self.mode == "cos":  # Dot(normalize=True) normalizes otherwise and gives (batch, 1)
+            raise ExportError("Merge mode 'cos' (Keras 1 / Theano: (batch, 1, 1), eps inside the sqrt) has no "
+                              f"exact {flavor} layer", hint="export to ONNX or torch")
+        if self.mode == "concat":
+            return {"axis": self.concat_axis}
+        if self.mode == "dot":  # Keras 1 batch_dot axes count the batch axis, as Dot's do
+            return {"axes": list(self.dot_axes), "normalize": False}
+        return {}
 
     # ---- shapes ----------------------------------------------------------------
     def _dot_axes(self, rank_a: int, rank_b: int) -> tuple[int, int]:

@@ -1,14 +1,18 @@
 """Rewrites layers a Keras flavor lacks into exact constructions of its built-in layers.
 
-An op that the target Keras has no class for (Keras 3 dropped LocallyConnected1D/2D) may
-give `keras_construction(flavor, in_shape, weights)`: a list of steps (op kind, attributes,
+An op that the target Keras has no class or setting for (Keras 3 dropped
+LocallyConnected1D/2D; Keras 1 padding='full') may give
+`keras_construction(flavor, in_shape, weights)`: a list of steps (op kind, attributes,
 weights) applied one after another to its single input. The layer is replaced by those
-layers, named after it, so the written file is the same model instead of a refusal.
+layers, named after it (a step of the layer's own kind keeps its name, so its weights
+keep their names), so the written file is the same model instead of a refusal.
+Ops that no Keras writer can spell say why in `no_hook['keras']`: refused here, by name.
 """
 from __future__ import annotations
 
 import copy
 
+from kport.errors import ExportError, KportError
 from kport.ir.graph import Graph, Layer, Node, TensorSpec
 from kport.ops.registry import op_for_kind
 
@@ -18,12 +22,25 @@ def build_constructions(graph: Graph, flavor: str) -> Graph:
     plans = {}
     for node in graph.nodes:
         layer = graph.layers[node.layer]
+        if getattr(layer.op, "internal", False):
+            continue  # IR-only nodes (masks): the writers leave them out
         hook = getattr(layer.op, "keras_construction", None)
-        if hook is None or len(node.inputs) != 1:
-            continue
-        steps = hook(flavor, graph.tensors[node.inputs[0]].shape, layer.weights)
+        steps = None
+        if hook is not None and len(node.inputs) == 1:
+            try:
+                steps = hook(flavor, graph.tensors[node.inputs[0]].shape, layer.weights)
+            except KportError as err:
+                raise err.with_context(layer=layer.name, path=graph.source.path)
         if steps is not None:
             plans[id(node)] = steps
+        elif "keras" in layer.op.no_hook:
+            raise ExportError(f"{layer.op.kind} cannot be written as a {flavor} file: {layer.op.no_hook['keras']}",
+                              path=graph.source.path, layer=layer.name)
+        else:
+            try:  # refusals inside an op's config get the file and layer named here
+                layer.op.keras_config(flavor)
+            except KportError as err:
+                raise err.with_context(layer=layer.name, path=graph.source.path)
     if not plans:
         return graph
     out = copy.copy(graph)
@@ -38,7 +55,8 @@ def build_constructions(graph: Graph, flavor: str) -> Graph:
             del out.layers[node.layer]
         current = node.inputs[0]
         for i, (kind, attrs, weights) in enumerate(steps):
-            name = _free_name(out, f"{node.layer}_{kind.lower()}")
+            own = kind == like.op.kind and node.layer not in out.layers
+            name = node.layer if own else _free_name(out, f"{node.layer}_{kind.lower()}")
             op = op_for_kind(kind)(**attrs)
             out.layers[name] = Layer(name, op, dict(weights), like.trainable, like.scope)
             target = node.outputs[0] if i == len(steps) - 1 else _free_tensor(out, f"{node.outputs[0]}/{name}")
