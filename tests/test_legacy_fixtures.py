@@ -253,3 +253,16 @@ def test_keras3_file_reproduces_theano(folder, case, fname, weights, arch, layou
                    for y, t in zip(outputs, graph.outputs)]
     got = _keras3_outputs(graph, inputs, tmp_path / "model.keras")
     assert_close(got, outputs, f"{folder.name}/{fname} as Keras 3 .keras ({layout or 'as saved'})")
+
+
+@pytest.mark.parametrize("writer", ["write_h5", "write_keras"])
+def test_keras_writers_refuse_keras1_only_layers_by_name_and_leave_no_file(writer, tmp_path):
+    from kport.exporters.keras import keras3_file, legacy_h5_file
+
+    write = getattr(legacy_h5_file if writer == "write_h5" else keras3_file, writer)
+    graph = _load(str(LEGACY / "keras122" / "highway_maxout.h5"), None)
+    target = tmp_path / "out.model"
+    with pytest.raises(ExportError) as err:
+        write(graph, target)
+    assert err.value.layer == "highway_1" and "highway_maxout.h5" in str(err.value)
+    assert not list(tmp_path.iterdir())

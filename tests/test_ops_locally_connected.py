@@ -127,3 +127,29 @@ def test_keras3_file_is_an_exact_construction(case, tmp_path):
     assert not any("Locally" in type(layer).__name__ for layer in model.layers)
     _close(np.asarray(model(x, training=False)), y, f"{case} as a Keras 3 file")
     _close(kport.run(kport.load(str(tmp_path / "m.keras")), [x])[0], y, f"{case} Keras 3 file read back")
+
+
+def test_kport_file_round_trip_is_exact(tmp_path):
+    from kport.ir import kport_file
+
+    graph, x, y = _case("lc2d_cf_impl3")
+    kport_file.save(graph, tmp_path / "m.kport")
+    back = kport_file.load(tmp_path / "m.kport")
+    (name,) = graph.layers
+    for key, value in graph.layers[name].weights.items():
+        np.testing.assert_array_equal(back.layers[name].weights[key], value)
+    _close(kport.run(back, [x])[0], y, "read back from .kport")
+
+
+def test_unknown_spatial_size_is_refused_by_name_for_onnx():
+    from layer_harness import single_layer_graph
+
+    from kport.errors import KportError
+    from kport.exporters.onnx.export import export_onnx
+
+    graph, _, _ = _case("lc1d_cl_impl1_s2")
+    layer = next(iter(graph.layers.values()))
+    dynamic = single_layer_graph(layer.op, [(None, None, 2)], layer.weights, name="local")
+    with pytest.raises(KportError) as err:
+        export_onnx(dynamic)
+    assert err.value.layer == "local" and "fully known input shape" in err.value.message
