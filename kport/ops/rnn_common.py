@@ -109,8 +109,11 @@ class RecurrentOp(Op):
             op.recurrent_activation = activation_fns.canonical(config.get("recurrent_activation", default),
                                                                ctx.keras_major)
         if op.stateful:
+            # one call from zero states equals Keras's first call after reset_states (or after loading)
             warnings.warn(f"{ctx.path or ''} layer '{ctx.layer}': {cls.kind} was stateful=True; kport runs it "
-                          "stateless (every call starts from zero or the given initial state)", stacklevel=2)
+                          "stateless (every call starts from zero or the given initial state, as Keras's first "
+                          "call after reset_states); to carry states across calls, feed the final states "
+                          "(return_state) back as initial states, or train/run it with kport.keras", stacklevel=2)
         return op
 
     def keras_config(self, flavor: str = "keras3") -> dict:

@@ -29,9 +29,15 @@ def to_graph(model, with_masks: bool = True):
     graph = Graph(name=model.name, kind="Sequential" if isinstance(model, Sequential) else "Functional",
                   source=SourceInfo(format="kport.keras", keras_version=ENGINE_KERAS_VERSION, backend="torch"))
     names: dict[int, str] = {}
+    from kport.keras.engine import stateful
+
+    batch = stateful.fixed_batch(model)  # Keras loads a stateful model only with its batch size written
     for t in model.inputs:
         name = t.keras_history[0].name
-        spec = TensorSpec(name, tuple(t.shape), t.dtype)
+        shape = tuple(t.shape)
+        if batch is not None and shape and shape[0] is None:
+            shape = (batch,) + shape[1:]
+        spec = TensorSpec(name, shape, t.dtype)
         graph.inputs.append(spec)
         graph.tensors[name] = spec
         names[id(t)] = name

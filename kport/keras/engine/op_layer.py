@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kport.keras import initializers, regularizers
-from kport.keras.engine import data_parallel, training_behaviors
+from kport.keras.engine import data_parallel, stateful, training_behaviors
 from kport.keras.engine.base_layer import BASE_KWARGS, Layer
 from kport.keras.layers import signatures
 from kport.ops import activation_fns
@@ -104,6 +104,8 @@ class OpLayer(Layer):
         self._weight_shapes: dict[str, tuple] = {}
         self._modules: dict[tuple, Any] = {}
         self._primary = None  # (module, one-node graph, {keras weight: [(param key, ParamSpec)]})
+        self._states = None  # a stateful recurrent layer's carried states (torch), None: zeros
+        self._stateful_batch = None  # its fixed batch size
 
     @classmethod
     def from_op(cls, op: Op, name: str, trainable: bool = True) -> "OpLayer":
@@ -120,6 +122,9 @@ class OpLayer(Layer):
     def build(self, input_shape) -> None:
         shapes = input_shape if isinstance(input_shape, list) else [input_shape]
         self._weight_shapes = {k: tuple(v) for k, v in self.op.weight_shapes([tuple(s) for s in shapes]).items()}
+        if stateful.is_stateful(self.op):  # the batch_input_shape fixes the batch size of the carried states
+            batch = tuple(shapes[0])[1 if self.op.time_major else 0]
+            self._stateful_batch = batch if isinstance(batch, int) else None
         self._ir_weights = {name: self._initial_value(name, shape) for name, shape in self._weight_shapes.items()}
         self.built = True
 
@@ -201,22 +206,24 @@ class OpLayer(Layer):
         raise AttributeError(f"{type(self).__name__!s} has no attribute {item!r}")
 
     # ---- torch ---------------------------------------------------------------------
-    def _module_for(self, in_shapes: list[tuple], dtypes: list[str] | None = None, call: dict | None = None):
+    def _module_for(self, in_shapes: list[tuple], dtypes: list[str] | None = None, call: dict | None = None,
+                    op: Op | None = None):
+        """The torch module for these input shapes and call; `op`: a variant of the layer's op (same weights)."""
         dtypes = dtypes or ["float32"] * len(in_shapes)
-        key = (tuple(tuple(s[1:]) for s in in_shapes), tuple(dtypes), repr(sorted((call or {}).items())))
+        key = (tuple(tuple(s[1:]) for s in in_shapes), tuple(dtypes), repr(sorted((call or {}).items())), op is None)
         module = self._modules.get(key)
         if module is None:
-            module = self._compile(in_shapes, dtypes, call or {})
+            module = self._compile(in_shapes, dtypes, call or {}, op or self.op)
             self._modules[key] = module
         return module
 
-    def _compile(self, in_shapes: list[tuple], dtypes: list[str], call: dict):
+    def _compile(self, in_shapes: list[tuple], dtypes: list[str], call: dict, op: Op):
         from kport.exporters.torch.codegen import emit
         from kport.runtime.torch_backend import build_module
 
         from kport.errors import ExportError, UnsupportedLayerError
 
-        graph = self._one_node_graph(in_shapes, dtypes, call)
+        graph = self._one_node_graph(in_shapes, dtypes, call, op)
         try:
             module = build_module(graph)
         except ExportError as err:
@@ -237,7 +244,7 @@ class OpLayer(Layer):
             _tie(module, self._primary[0])
         return module
 
-    def _one_node_graph(self, in_shapes: list[tuple], dtypes: list[str], call: dict):
+    def _one_node_graph(self, in_shapes: list[tuple], dtypes: list[str], call: dict, op: Op):
         from kport.ir.graph import Graph, Layer as IRLayer, Node, TensorSpec
 
         graph = Graph(name=self.name)
@@ -246,12 +253,12 @@ class OpLayer(Layer):
             spec = TensorSpec(f"input_{i}", shape, dtype)
             graph.inputs.append(spec)
             graph.tensors[spec.name] = spec
-        outs = self.op.output_shapes(shapes)
+        outs = op.output_shapes(shapes)
         names = [f"output_{j}" for j in range(len(outs))]
         for name, shape in zip(names, outs):
             graph.tensors[name] = TensorSpec(name, tuple(shape))
         weights = self._weight_dict() if self._primary is not None else self._ir_weights
-        graph.layers[self.name] = IRLayer(self.name, self.op, weights, self.trainable)
+        graph.layers[self.name] = IRLayer(self.name, op, weights, self.trainable)
         graph.nodes.append(Node(self.name, [s.name for s in graph.inputs], names, dict(call)))
         graph.outputs = names
         return graph
@@ -263,7 +270,18 @@ class OpLayer(Layer):
         self._device = devices.check(device)
         for module in self._modules.values():
             module.to(self._device)  # parameters keep their identity (the optimizer's slots are keyed by it)
+        if self._states is not None:
+            self._states = [s.to(self._device) for s in self._states]
         return self
+
+    @property
+    def stateful(self) -> bool:
+        """Whether the layer carries its states across batches (a recurrent layer with stateful=True)."""
+        return stateful.is_stateful(self.op)
+
+    def reset_states(self, states=None) -> None:
+        """Zeroes a stateful recurrent layer's carried states (or sets them to `states`, numpy, one per state)."""
+        stateful.reset(self, states)
 
     def torch_parameters(self) -> list:
         if not self.trainable or self._primary is None:
@@ -390,14 +408,24 @@ class OpLayer(Layer):
             else:
                 call["tensor:mask"] = [len(xs)]  # the mask joins as the last input, as the importer adds it
                 xs = xs + [mask]
-        module = data_parallel.replica(
-            self._module_for([(None,) + tuple(x.shape[1:]) for x in xs], [_dtype_name(x) for x in xs], call))
         # hooks give train-mode behaviour through module.training (BatchNormalization's batch statistics);
         # a frozen layer runs in inference mode, as in tf.keras 2
         mode = training and self.trainable
-        if module.training != mode:
-            module.train(mode)
-        out = module(*xs)
+
+        def compiled(inputs: list, record: dict, op: Op | None = None):
+            module = data_parallel.replica(self._module_for([(None,) + tuple(x.shape[1:]) for x in inputs],
+                                                            [_dtype_name(x) for x in inputs], record, op))
+            if module.training != mode:
+                module.train(mode)
+            return module
+
+        masks = {p for p in call.get("tensor:mask", []) if p is not None}
+        if stateful.is_stateful(self.op) and len(xs) - len(masks) == 1:  # no initial state given: carry ours
+            carrying = self.__dict__.get("_carrying_op")
+            if carrying is None or carrying[0] is not self.op:
+                carrying = self._carrying_op = (self.op, stateful.carrying_op(self.op))
+            return stateful.run(self, xs, call, lambda inputs, record: compiled(inputs, record, carrying[1]))
+        out = compiled(xs, call)(*xs)
         return list(out) if isinstance(out, tuple) else out
 
     # ---- config ---------------------------------------------------------------------
@@ -441,7 +469,8 @@ def build_op(op_class: type[Op], class_name: str, kwargs: dict, name: str) -> tu
     unknown = [k for k in config if k not in _known_keywords()]
     if unknown:
         raise TypeError(f"{class_name}: keyword argument not understood: {unknown[0]!r}")
-    return op_class.from_keras(config, ctx), extras
+    with stateful.engine_runs_states():
+        return op_class.from_keras(config, ctx), extras
 
 
 @functools.lru_cache(maxsize=1)

@@ -64,7 +64,11 @@ def load_model(filepath, custom_objects=None, compile: bool = True, **kwargs):  
     """
     import kport
 
-    model = from_graph(kport.load(str(filepath)))
+    from kport.keras.engine import stateful
+
+    with stateful.engine_runs_states():
+        model = from_graph(kport.load(str(filepath)))
+    stateful.restore_fixed_batch(model, str(filepath))
     config = _stored_training_config(str(filepath)) if compile else None
     if config:
         from kport.keras import losses, optimizers

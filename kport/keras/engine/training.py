@@ -113,6 +113,12 @@ class Model(Network, Trainer, Layer):
             self.optimizer.to(target)
         return self
 
+    def reset_states(self) -> None:
+        """Zeroes the carried states of every stateful layer (recurrent layers with stateful=True)."""
+        for layer in self.all_layers():
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     def _own_weights(self) -> list:
         """Weights the model itself created with add_weight (subclassed models)."""
         return list(self._trainable_weights) + list(self._non_trainable_weights)
