@@ -33,6 +33,9 @@ from kport.errors import FormatError, UnsafeContentError, UnsupportedLayerError
 _FORBIDDEN = {"IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR", "STORE_GLOBAL", "DELETE_GLOBAL", "STORE_ATTR",
               "DELETE_ATTR", "STORE_NAME", "DELETE_NAME", "LOAD_NAME", "LOAD_CLASSDEREF", "SETUP_ANNOTATIONS",
               "LOAD_BUILD_CLASS", "YIELD_VALUE", "GET_AWAITABLE", "SEND", "PRINT_EXPR"}
+# array methods that reach files or raw memory (numpy constants are real arrays)
+_DENIED_ATTRIBUTES = {"tofile", "dump", "ctypes", "fromfile", "memmap", "load", "save", "savez", "savetxt",
+                      "loadtxt", "genfromtxt", "system", "popen"}
 _PY_TAG = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 # Keras backend / TF / numpy modules whose functions map onto the shim by name
@@ -112,7 +115,7 @@ def _python3(raw: bytes, defaults, closure, ctx) -> Callable:
                         hint=f"re-save the model with Python {_PY_TAG}, or rewrite the Lambda with Keras layers")
     try:
         code = marshal.loads(raw)
-    except (ValueError, EOFError, TypeError):
+    except (ValueError, EOFError, TypeError, SystemError):  # older layouts fail inside marshal itself
         raise other from None
     if not isinstance(code, types.CodeType):
         raise other
@@ -141,7 +144,21 @@ def _python3(raw: bytes, defaults, closure, ctx) -> Callable:
 
 
 def check_code(code: types.CodeType, ctx, other: Exception) -> None:
-    """Refuses code objects that are not valid Python 3.11 bytecode or that reach Python internals."""
+    """Refuses code objects that are not valid Python 3.11 bytecode or that reach Python internals.
+
+    Structure first (so another version's bytecode reads as such): every opcode known with its inline
+    caches, argument indices in range, jump targets on instructions and a stack depth that stays
+    within 0..co_stacksize on every path. Then safety: no forbidden instruction, no `_` name.
+    """
+    _check_structure(code, other)
+    _check_safety(code, ctx)
+
+
+_TERMINAL = {"RETURN_VALUE", "RAISE_VARARGS", "RERAISE", "JUMP_FORWARD", "JUMP_BACKWARD",
+             "JUMP_BACKWARD_NO_INTERRUPT"}
+
+
+def _check_structure(code: types.CodeType, other: Exception) -> None:
     raw = code.co_code
     if len(raw) % 2:
         raise other
@@ -152,24 +169,66 @@ def check_code(code: types.CodeType, ctx, other: Exception) -> None:
         name = opcode.opname[op]
         if name.startswith("<") or name == "CACHE":
             raise other
-        if name in _FORBIDDEN:
-            raise _unsafe(f"instruction {name}", ctx)
         n = caches[op]
-        if any(raw[i + 2 + 2 * k] != 0 for k in range(n) if i + 2 + 2 * k < len(raw)):
+        if i + 2 + 2 * n > len(raw) or any(raw[i + 2 + 2 * k] != 0 for k in range(n)):
             raise other
         i += 2 + 2 * n
+    if code.co_exceptiontable:  # try/with blocks: not Lambda material, and not checked below
+        raise other
     try:
-        for ins in dis.get_instructions(code):
-            if ins.opname.startswith("<"):
-                raise other
-    except (IndexError, ValueError, KeyError):
+        instructions = list(dis.get_instructions(code))
+        if any(ins.opname.startswith("<") for ins in instructions) or not _stack_ok(code, instructions):
+            raise other
+    except (IndexError, ValueError, KeyError, TypeError):
         raise other from None
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _check_structure(const, other)
+
+
+def _stack_ok(code: types.CodeType, instructions: list) -> bool:
+    """Follows every path, checking the stack depth the way the compiler computed co_stacksize."""
+    index = {ins.offset: i for i, ins in enumerate(instructions)}
+    seen: dict[int, int] = {}
+    work = [(0, 0)]
+    while work:
+        i, depth = work.pop()
+        while i < len(instructions):
+            ins = instructions[i]
+            if ins.offset in seen:
+                if seen[ins.offset] != depth:
+                    return False
+                break
+            seen[ins.offset] = depth
+            arg = ins.arg if ins.opcode >= opcode.HAVE_ARGUMENT else None
+            if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+                if ins.argval not in index:
+                    return False
+                jumped = depth + dis.stack_effect(ins.opcode, arg, jump=True)
+                if not 0 <= jumped <= code.co_stacksize:
+                    return False
+                work.append((index[ins.argval], jumped))
+            if ins.opname in _TERMINAL:
+                break
+            depth += dis.stack_effect(ins.opcode, arg, jump=False)
+            if not 0 <= depth <= code.co_stacksize:
+                return False
+            i += 1
+    return True
+
+
+def _check_safety(code: types.CodeType, ctx) -> None:
+    for ins in dis.get_instructions(code):
+        if ins.opname in _FORBIDDEN:
+            raise _unsafe(f"instruction {ins.opname}", ctx)
     for name in code.co_names:
         if name.startswith("_"):
             raise _unsafe(f"the name '{name}' (Python internals)", ctx)
+        if name in _DENIED_ATTRIBUTES:
+            raise _unsafe(f"the name '{name}' (file or memory access)", ctx)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            check_code(const, ctx, other)
+            _check_safety(const, ctx)
 
 
 def _unsafe(what: str, ctx) -> UnsafeContentError:
