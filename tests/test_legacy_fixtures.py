@@ -144,7 +144,8 @@ def test_fixture_set_is_complete():
                  "merge_sequential", "highway_maxout", "srelu_psoftplus", "embedding_tdd", "conv1d", "deconv2d_th",
                  "conv2d_same_even_th", "conv2d_full_th", "pool_same_k2s2_th", "spatial_th", "conv3d_th",
                  "nested_sequential", "nested_functional_shared", "advanced_activations", "conv2d_cf",
-                 "conv2d_transpose_cf", "separable_depthwise_cf", "spatial_cf", "pickled_cf", "lstm_cpu", "conv_th_py2"):
+                 "conv2d_transpose_cf", "separable_depthwise_cf", "spatial_cf", "pickled_cf", "lstm_cpu", "conv_th_py2", "locally2d_th",
+                 "locally2d_tf", "locally2d_cf", "locally2d_cl", "seq1d"):
         assert case in names
 
 
