@@ -110,6 +110,7 @@ def test_traced_lambda_converts_to_keras3_and_real_keras_agrees(tmp_path, produc
     _check([np.asarray(g) for g in (got if isinstance(got, list) else [got])], ys, f"{producer}/{case} Keras 3 reload")
 
 
+@pytest.mark.filterwarnings("ignore::kport.importers.lambda_trace.LambdaTrustWarning")
 def test_cli_refuses_without_flag_and_converts_with_it(tmp_path):
     from click.testing import CliRunner
 
