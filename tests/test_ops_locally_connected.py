@@ -1,6 +1,6 @@
 """LocallyConnected1D/2D against real tf_keras 2.21 (fixtures/locally_connected, made by
 fixtures/make_locally_connected_cases.py): implementations 1/2/3, both data formats, strides,
-bias on and off, on numpy, ONNX Runtime (opsets 13 and 17), torch, and (slow) the tf backend
+bias on and off, 'valid' and tf.keras 'same', on numpy, ONNX Runtime (opsets 13 and 17), torch, and (slow) the tf backend
 and a Keras 3 `.keras` file loaded by real Keras 3. The Theano-made Keras 1/2 files are in
 tests/test_legacy_fixtures.py.
 """
@@ -98,7 +98,7 @@ def test_implementations_2_and_3_load_as_implementation_1_kernels():
 
 
 @pytest.mark.parametrize("cls,config", [
-    ("LocallyConnected2D", {"filters": 2, "kernel_size": 3, "padding": "same", "implementation": 2}),
+    ("LocallyConnected2D", {"filters": 2, "kernel_size": 3, "padding": "causal", "implementation": 2}),
     ("LocallyConnected1D", {"filters": 2, "kernel_size": 3, "implementation": 4}),
 ])
 def test_unsupported_settings_are_refused(cls, config):

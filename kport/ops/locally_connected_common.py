@@ -8,6 +8,9 @@ Weights are held as Keras implementation 1 stores them, whatever the era:
   reshape to (filters, *out_spatial), not a transpose (Keras 1.2.2, 2.2.4 and tf.keras alike).
 tf.keras implementation 2 (masked dense kernel) and 3 (sparse kernel) files are converted to
 this layout on load. Patches are sliced, never convolved, so Theano-era kernels need no flip.
+tf.keras 'same' (implementations 2/3 only) centres window p on input p * stride: k // 2 cells
+before it, the rest after, clipped to the input; that is a 'valid' layer over the input
+zero-padded by k // 2 before and what the last window needs after (taps on the padding hold zeros).
 """
 from __future__ import annotations
 
@@ -25,7 +28,12 @@ from kport.ops.conv_common import normalize_data_format
 
 @dataclass
 class LocallyConnectedND(Op):
-    """Unshared-weight convolution ('valid' padding only); the rank comes from the subclass."""
+    """Unshared-weight convolution ('valid', or tf.keras 'same'); the rank comes from the subclass.
+
+    Attributes:
+        implementation: how the source file stored the kernel (tf.keras 1, 2 or 3); the held
+            weights are always implementation 1's, and written files say 1.
+    """
 
     rank: ClassVar[int] = 2
 
@@ -36,7 +44,6 @@ class LocallyConnectedND(Op):
     data_format: str = "channels_last"
     activation: str = "linear"
     use_bias: bool = True
-    # how the source file stored the kernel (tf.keras 1, 2 or 3); held weights are always layout 1
     implementation: int = 1
 
     def __post_init__(self):
@@ -44,9 +51,9 @@ class LocallyConnectedND(Op):
         self.strides = as_tuple(self.strides, self.rank)
         self.data_format = normalize_data_format(self.data_format)
         self.padding = str(self.padding).lower()
-        if self.padding != "valid":
+        if self.padding not in ("valid", "same"):
             raise UnsupportedLayerError(f"{self.kind} with padding='{self.padding}' is not supported",
-                                        hint="only 'valid' is; put a ZeroPadding layer before the layer")
+                                        hint="Keras knows 'valid' and (tf.keras implementations 2/3) 'same'")
         if self.implementation not in (1, 2, 3):
             raise UnsupportedLayerError(f"{self.kind} implementation={self.implementation} is unknown",
                                         hint="tf.keras knows implementations 1, 2 and 3")
@@ -74,10 +81,24 @@ class LocallyConnectedND(Op):
     def out_spatial(self, shape) -> tuple:
         out = []
         for n, k, s in zip(self.spatial(shape), self.kernel_size, self.strides):
+            if self.padding == "same":
+                out.append(None if n is None else -(-n // s))
+                continue
             if n is not None and n < k:
                 raise UnsupportedLayerError(f"{self.kind}: input size {n} is smaller than the kernel {k}")
             out.append(None if n is None else (n - k) // s + 1)
         return tuple(out)
+
+    def pads(self, spatial) -> list[tuple[int, int]]:
+        """(before, after) zeros per spatial axis that make this layer a 'valid' one (tf.keras 'same')."""
+        if self.padding == "valid":
+            return [(0, 0)] * self.rank
+        pads = []
+        for n, k, s in zip(spatial, self.kernel_size, self.strides):
+            out = -(-n // s)
+            pads.append((k // 2, max((out - 1) * s + k - k // 2 - n, 0)))
+        return pads
+
 
     def weight_shapes(self, in_shapes):
         out = self.out_spatial(in_shapes[0])
@@ -118,13 +139,22 @@ class LocallyConnectedND(Op):
         return [(name, kernel)] + list(items[1:])
 
     def _windows(self, spatial) -> list[tuple[tuple, tuple]]:
-        """(output position, input window slices) for every output position, row-major."""
-        out = tuple((n - k) // s + 1 for n, k, s in zip(spatial, self.kernel_size, self.strides))
+        """(output position, window slices of the padded input) for every output position, row-major."""
+        out = self.out_spatial_of(spatial)
         return [(pos, tuple(slice(p * s, p * s + k) for p, k, s in zip(pos, self.kernel_size, self.strides)))
                 for pos in itertools.product(*(range(o) for o in out))]
 
+    def out_spatial_of(self, spatial) -> tuple:
+        return tuple(-(-n // s) if self.padding == "same" else (n - k) // s + 1
+                     for n, k, s in zip(spatial, self.kernel_size, self.strides))
+
     def _from_masked(self, kernel: np.ndarray, spatial, cin) -> np.ndarray:
-        # channels_last (*in, C, *out, F); channels_first (C, *in, F, *out)
+        # channels_last (*in, C, *out, F); channels_first (C, *in, F, *out); padded cells get zero rows
+        first = 1 if self.data_format == "channels_first" else 0
+        widths = [(0, 0)] * kernel.ndim
+        for d, pad in enumerate(self.pads(spatial)):
+            widths[first + d] = pad
+        kernel = np.pad(kernel, widths)
         rows = []
         for pos, window in self._windows(spatial):
             if self.data_format == "channels_last":
@@ -144,23 +174,25 @@ class LocallyConnectedND(Op):
         o_idx, i_idx = np.array(pairs).T
         dense[o_idx, i_idx] = values.reshape(-1)
         in_axes = (*spatial, cin) if self.data_format == "channels_last" else (cin, *spatial)
-        out = tuple((n - k) // s + 1 for n, k, s in zip(spatial, self.kernel_size, self.strides))
+        out = self.out_spatial_of(spatial)
         out_axes = (*out, self.filters) if self.data_format == "channels_last" else (self.filters, *out)
         # as implementation 2's kernel: input axes, then output axes
         masked = dense.T.reshape(*in_axes, *out_axes)
         return self._from_masked(masked, spatial, cin)
 
     def _flat_out_size(self, spatial) -> int:
-        out = [(n - k) // s + 1 for n, k, s in zip(spatial, self.kernel_size, self.strides)]
-        return int(np.prod(out)) * self.filters
+        return int(np.prod(self.out_spatial_of(spatial))) * self.filters
 
     def _kernel_index_pairs(self, spatial, cin):
-        out = tuple((n - k) // s + 1 for n, k, s in zip(spatial, self.kernel_size, self.strides))
+        out = self.out_spatial_of(spatial)
         cl = self.data_format == "channels_last"
         in_dims = (*spatial, cin) if cl else (cin, *spatial)
         out_dims = (*out, self.filters) if cl else (self.filters, *out)
+        before = [b for b, _ in self.pads(spatial)]
         for pos, window in self._windows(spatial):
-            taps = itertools.product(*(range(w.start, w.stop) for w in window))
+            # window cells on the padding connect to nothing
+            taps = itertools.product(*(range(max(w.start - b, 0), min(w.stop - b, n))
+                                       for w, b, n in zip(window, before, spatial)))
             for tap in taps:
                 for c in range(cin):
                     i = np.ravel_multi_index((*tap, c) if cl else (c, *tap), in_dims)
@@ -192,6 +224,7 @@ class LocallyConnectedND(Op):
         """(N, positions, patch) patches of a Keras-layout input, rows in the kernel's order."""
         r = self.rank
         xl = np.moveaxis(x, 1, -1) if self.data_format == "channels_first" else x
+        xl = np.pad(xl, [(0, 0), *self.pads(xl.shape[1:-1]), (0, 0)])
         view = np.lib.stride_tricks.sliding_window_view(xl, self.kernel_size, axis=tuple(range(1, r + 1)))
         view = view[(slice(None),) + tuple(slice(None, None, s) for s in self.strides)]  # (N, *out, C, *k)
         if self.data_format == "channels_last":
@@ -232,7 +265,9 @@ class LocallyConnectedND(Op):
         if self.data_format == "channels_last":
             x = g.op("Transpose", [x], perm=[0, r + 1, *range(1, r + 1)])
         onehot = g.const(kernel_to_oihw(self.one_hot_kernel(cin)), f"{node.layer}/patches")
-        cols = g.op("Conv", [x, onehot], kernel_shape=list(self.kernel_size), strides=list(self.strides))
+        pads = self.pads(spatial)
+        cols = g.op("Conv", [x, onehot], kernel_shape=list(self.kernel_size), strides=list(self.strides),
+                    pads=[b for b, _ in pads] + [a for _, a in pads])
         cols = g.op("Reshape", [cols, g.ints([0, patch, positions])])  # (N, patch, P)
         cols = g.op("Transpose", [cols], perm=[2, 0, 1])  # (P, N, patch)
         kernel = g.const(w["kernel"].astype(np.float32), f"{node.layer}/kernel")
@@ -264,6 +299,9 @@ class LocallyConnectedND(Op):
         m = t.submodule(f"KerasLocallyConnected({positions}, {patch}, {self.filters}, "
                         f"{list(w['bias'].shape) if self.use_bias else []}, {cf})", w, params)
         x = xs[0] if cf else t.line(f"{xs[0]}.permute({', '.join(map(str, [0, r + 1, *range(1, r + 1)]))})")
+        pads = self.pads(spatial)
+        if any(b or a for b, a in pads):
+            x = t.line(f"F.pad({x}, {[v for p in reversed(pads) for v in p]})")  # F.pad lists the last axis first
         for d, (k, s) in enumerate(zip(self.kernel_size, self.strides)):
             x = t.line(f"{x}.unfold({2 + d}, {k}, {s})")  # ends as (N, C, *out, *k)
         order = [0, *range(2, r + 2), 1, *range(r + 2, 2 * r + 2)] if cf else \
@@ -278,23 +316,37 @@ class LocallyConnectedND(Op):
 
     # ---- Keras 3 -------------------------------------------------------------------
     def keras_construction(self, flavor: str, in_shape, weights: dict) -> list | None:
-        """Keras 3 has no LocallyConnected layer: the same arithmetic with built-in layers.
+        """The layer as built-in layers where the flavor cannot write it as it is.
 
-        Returns steps (kind, attributes, weights): [Permute to channels_last,] a Conv with a
-        one-hot kernel copying every patch, Reshape to one row, a Conv1D with one group per
-        output position (a block-diagonal matmul: position p's kernel and bias),
-        Reshape to (*out, filters), [Permute back to channels_first,] [Activation].
-        tf.keras has the layer itself: None.
+        tf.keras: 'same' (implementations 2/3 only there) is written as ZeroPadding and a
+        'valid' layer with the same weights; 'valid' as the layer itself (None).
+        Keras 3 has no LocallyConnected layer: [Permute to channels_last,] [ZeroPadding,] a Conv
+        with a one-hot kernel copying every patch, Reshape to one row, a Conv1D with one group
+        per output position (a block-diagonal matmul: position p's kernel and bias), Reshape to
+        (*out, filters), [Permute back to channels_first,] [Activation].
+
+        Returns:
+            steps (kind, attributes, weights), or None when the layer is written as it is.
         """
-        if flavor != "keras3":
-            return None
         r = self.rank
         spatial, cin = self.static_sizes(in_shape)
+        pads = self.pads(spatial)
+        padding = [] if self.padding == "valid" else [(f"ZeroPadding{r}D", {"padding": tuple(pads)}, {})]
+        cf = self.data_format == "channels_first"
+        to_last = ("Permute", {"dims": (*range(2, r + 2), 1)}, {})
+        to_first = ("Permute", {"dims": (r + 1, *range(1, r + 1))}, {})
+        if flavor != "keras3":
+            if not padding:
+                return None
+            valid = {**self.attributes(), "padding": "valid", "implementation": 1}
+            if cf and r == 1:  # tf.keras ZeroPadding1D pads channels_last tensors only
+                return [to_last, *padding, to_first, (self.kind, valid, weights)]
+            padding[0][1]["data_format"] = self.data_format
+            return [*padding, (self.kind, valid, weights)]
         out = self.out_spatial(in_shape)
         positions, patch = int(np.prod(out)), int(np.prod(self.kernel_size)) * cin
-        steps = []
-        if self.data_format == "channels_first":
-            steps.append(("Permute", {"dims": (*range(2, r + 2), 1)}, {}))
+        steps = [to_last] if cf else []
+        steps += padding
         steps.append((f"Conv{r}D", {"filters": patch, "kernel_size": self.kernel_size, "strides": self.strides,
                                     "use_bias": False}, {"kernel": self.one_hot_kernel(cin)}))
         steps.append(("Reshape", {"target_shape": (1, positions * patch)}, {}))
@@ -305,8 +357,8 @@ class LocallyConnectedND(Op):
         steps.append(("Conv1D", {"filters": positions * self.filters, "kernel_size": (1,), "groups": positions,
                                  "use_bias": self.use_bias}, local))
         steps.append(("Reshape", {"target_shape": (*out, self.filters)}, {}))
-        if self.data_format == "channels_first":
-            steps.append(("Permute", {"dims": (r + 1, *range(1, r + 1))}, {}))
+        if cf:
+            steps.append(to_first)
         if self.activation != "linear":
             steps.append(("Activation", {"activation": self.activation}, {}))
         return steps
