@@ -6,13 +6,15 @@ from kport.errors import ExportError
 ENGINE_KERAS_VERSION = "2.21.0"  # the engine follows tf.keras 2 semantics (hard_sigmoid, defaults)
 
 
-def to_graph(model, with_masks: bool = True):
+def to_graph(model, with_masks: bool = True, custom_layers: bool = False):
     """Returns the model as an IR graph: nested models flattened, layer names kept, current weights.
 
     Args:
         model: a functional or Sequential model.
         with_masks: make Keras's implicit masks explicit (ComputeMask nodes), as importing a file of
             this model would; Keras files do not record them, so the writers get the graph without.
+        custom_layers: let custom layers and Lambdas in as config-only layers (`custom_saving.EngineLayerOp`),
+            for the tf.keras file writer; such a graph cannot run or convert.
 
     Raises:
         ExportError: a subclassed model (no graph) or a custom layer without a kport op.
@@ -41,7 +43,7 @@ def to_graph(model, with_masks: bool = True):
         graph.inputs.append(spec)
         graph.tensors[name] = spec
         names[id(t)] = name
-    _emit(model, graph, names, {}, (), tensor_name, model.trainable)
+    _emit(model, graph, names, {}, (), tensor_name, model.trainable, custom_layers)
     graph.outputs = [names[id(t)] for t in model.outputs]
     # the implicit Keras masks, made explicit exactly as the importer does for a file of this model
     if with_masks:
@@ -50,7 +52,8 @@ def to_graph(model, with_masks: bool = True):
     return graph
 
 
-def _emit(model, graph, names: dict, calls: dict, scope: tuple, tensor_name, trainable: bool) -> None:
+def _emit(model, graph, names: dict, calls: dict, scope: tuple, tensor_name, trainable: bool,
+          custom_layers: bool = False) -> None:
     from kport.ir.graph import Layer as IRLayer, Node, TensorSpec
     from kport.keras.engine.op_layer import OpLayer
     from kport.keras.engine.training import Model
@@ -60,11 +63,17 @@ def _emit(model, graph, names: dict, calls: dict, scope: tuple, tensor_name, tra
         ins = [names[id(t)] for t in node.inputs]
         if isinstance(layer, Model) and layer._is_graph_network:
             inner = {id(t): n for t, n in zip(layer.inputs, ins)}
-            _emit(layer, graph, inner, calls, scope + (layer.name,), tensor_name, trainable and layer.trainable)
+            _emit(layer, graph, inner, calls, scope + (layer.name,), tensor_name, trainable and layer.trainable,
+                  custom_layers)
             for t, inner_t in zip(node.outputs, layer.outputs):
                 names[id(t)] = inner[id(inner_t)]
             continue
-        if not isinstance(layer, OpLayer):
+        if not isinstance(layer, OpLayer) and custom_layers:  # a Keras writer spells its config (custom_saving.py)
+            if layer.name not in graph.layers:
+                from kport.keras.engine.custom_saving import ir_layer
+
+                graph.layers[layer.name] = ir_layer(layer, node, trainable, scope)
+        elif not isinstance(layer, OpLayer):
             raise ExportError(f"{type(layer).__name__} is a custom layer with no kport op",
                               layer=layer.name,
                               hint="save its weights with save_weights, or add an op for it in kport/ops/")

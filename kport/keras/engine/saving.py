@@ -18,8 +18,10 @@ from kport.keras.engine.ir_export import ENGINE_KERAS_VERSION, from_graph, to_gr
 def save_model(model, filepath, save_format: str | None = None, include_optimizer: bool = True) -> None:
     """Writes the architecture and weights (`.keras`: Keras 3 zip; otherwise tf.keras HDF5)."""
     path = str(filepath)
-    graph = to_graph(model, with_masks=False)
-    if save_format == "keras" or path.endswith(".keras"):
+    keras3 = save_format == "keras" or path.endswith(".keras")
+    # custom layers and Lambdas go into tf.keras files as their class name and get_config(), as Keras writes them
+    graph = to_graph(model, with_masks=False, custom_layers=not keras3)
+    if keras3:
         from kport.exporters.keras.keras3_file import write_keras
 
         write_keras(graph, path)
@@ -56,18 +58,28 @@ def training_config(model) -> dict:
             "sample_weight_mode": None, "optimizer_config": optimizers.serialize(model.optimizer)}
 
 
-def load_model(filepath, custom_objects=None, compile: bool = True, **kwargs):  # noqa: A002 - Keras name
+def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True,  # noqa: A002
+               **kwargs):
     """Reads any Keras model file kport understands into an engine model.
 
     An HDF5 file's `training_config` (written by Keras or by `model.save`)
     compiles the model again, with kport's Keras 2 optimizer of that name.
+    A file whose config names classes from `custom_objects` (or `keras.utils.get_custom_objects()`),
+    or holds Lambda layers, is rebuilt by the engine from its config (`custom_saving.py`); Lambda
+    bytecode loads only with `safe_mode=False` (it runs code from the file).
     """
     import kport
 
-    from kport.keras.engine import stateful
+    from kport.keras import utils
+    from kport.keras.engine import custom_saving, stateful
 
-    with stateful.engine_runs_states():
-        model = from_graph(kport.load(str(filepath)))
+    objects = {**utils.get_custom_objects(), **(custom_objects or {})}
+    stored = custom_saving.stored_model_config(str(filepath))
+    if stored is not None and custom_saving.needs_engine(stored, objects):
+        model = custom_saving.load(str(filepath), stored, objects, safe_mode)
+    else:
+        with stateful.engine_runs_states():
+            model = from_graph(kport.load(str(filepath)))
     stateful.restore_fixed_batch(model, str(filepath))
     config = _stored_training_config(str(filepath)) if compile else None
     if config:
@@ -135,7 +147,7 @@ def model_config(model) -> dict:
     from kport.exporters.keras.layer_config import functional_config
     from kport.keras.engine.sequential import Sequential
 
-    graph = to_graph(model, with_masks=False)
+    graph = to_graph(model, with_masks=False, custom_layers=True)
     config, _ = functional_config(graph, flavor="tf.keras")
     if isinstance(model, Sequential):
         layers = [{"class_name": entry["class_name"], "config": entry["config"]} for entry in config["layers"]]
@@ -148,12 +160,19 @@ def to_json(model, **kwargs) -> str:
     return json.dumps(document, **kwargs)
 
 
-def model_from_json(json_string: str, custom_objects=None):
+def model_from_json(json_string: str, custom_objects=None, safe_mode: bool = True):
     """Builds a freshly initialized model from a `to_json()` string of any Keras era."""
-    return model_from_config(json.loads(json_string))
+    return model_from_config(json.loads(json_string), custom_objects, safe_mode)
 
 
-def model_from_config(document: dict, custom_objects=None):
+def model_from_config(document: dict, custom_objects=None, safe_mode: bool = True):
+    """A freshly initialized model from a Keras model config (custom classes from `custom_objects`)."""
+    from kport.keras import utils
+    from kport.keras.engine import custom_saving
+
+    objects = {**utils.get_custom_objects(), **(custom_objects or {})}
+    if custom_saving.needs_engine(document, objects):
+        return custom_saving.build(document, objects, safe_mode)
     from kport.importers import keras_config
     from kport.importers.provenance import describe
 

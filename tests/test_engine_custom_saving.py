@@ -1,0 +1,146 @@
+"""Custom layers and Lambdas in model files: kport.keras writes what tf.keras writes and reads both.
+
+The slow tests use real tf_keras as the oracle in both directions: tf_keras loads the kport-saved
+`.h5` (custom_objects, safe_mode=False for the Lambda bytecode) with equal predictions, and
+kport.keras loads the tf_keras-saved file with its own classes.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+ATOL, RTOL = 1e-5, 1e-4
+
+
+def _scale_class(keras):
+    """The same custom layer written against a Keras API: a per-feature weight times a config factor."""
+
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def build(self, input_shape):
+            self.w = self.add_weight(name="w", shape=(input_shape[-1],), initializer="ones")
+            super().build(input_shape)
+
+        def call(self, inputs):
+            return inputs * self.w * self.factor
+
+        def get_config(self):
+            config = super().get_config()
+            config["factor"] = self.factor
+            return config
+
+    return Scale
+
+
+def _functional(keras, scale_cls):
+    inp = keras.Input(shape=(4,), name="x")
+    h = keras.layers.Dense(3, activation="tanh", name="dense")(inp)
+    h = scale_cls(1.5, name="scale")(h)
+    out = keras.layers.Lambda(lambda t: t * 2.0 + 1.0, name="affine")(h)
+    return keras.Model(inp, out)
+
+
+def _sequential(keras, scale_cls):
+    return keras.models.Sequential([keras.layers.Dense(3, input_shape=(4,), name="dense"),
+                                    scale_cls(0.5, name="scale"),
+                                    keras.layers.Lambda(lambda t: t - 1.0, name="shift")])
+
+
+def _x():
+    return np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+
+
+def _with_trained_scale(model):
+    model.get_layer("scale").set_weights([np.array([1.0, -2.0, 3.0], "float32")])
+    return model
+
+
+@pytest.mark.parametrize("build", [_functional, _sequential])
+def test_kport_round_trip_of_custom_layers_and_lambdas(build, tmp_path):
+    import kport.keras as keras
+
+    scale = _scale_class(keras)
+    model = _with_trained_scale(build(keras, scale))
+    model.save(tmp_path / "m.h5")
+    back = keras.models.load_model(tmp_path / "m.h5", custom_objects={"Scale": scale}, safe_mode=False)
+    np.testing.assert_allclose(back.predict(_x()), model.predict(_x()), rtol=RTOL, atol=ATOL)
+    assert back.get_layer("scale").factor == model.get_layer("scale").factor
+
+
+def test_the_file_spells_the_custom_class_and_the_lambda_bytecode_as_tf_keras(tmp_path):
+    import h5py
+
+    import kport.keras as keras
+
+    _functional(keras, _scale_class(keras)).save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        config = json.loads(f.attrs["model_config"])
+        weight_names = list(f["model_weights/scale"].attrs["weight_names"])
+    layers = {entry["name"]: entry for entry in config["config"]["layers"]}
+    assert layers["scale"]["class_name"] == "Scale" and layers["scale"]["config"]["factor"] == 1.5
+    lam = layers["affine"]["config"]
+    assert lam["function_type"] == "lambda" and isinstance(lam["function"][0], str)
+    assert weight_names == [b"scale/w:0"]
+
+
+def test_loading_refuses_unknown_classes_and_lambda_bytecode_clearly(tmp_path):
+    import kport.keras as keras
+
+    scale = _scale_class(keras)
+    _functional(keras, scale).save(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match=r"Unknown layer: 'Scale'.*custom_objects"):
+        keras.models.load_model(tmp_path / "m.h5", safe_mode=False)
+    with pytest.raises(ValueError, match="bytecode.*safe_mode=False"):
+        keras.models.load_model(tmp_path / "m.h5", custom_objects={"Scale": scale})
+    with keras.utils.custom_object_scope({"Scale": scale}):
+        keras.models.load_model(tmp_path / "m.h5", safe_mode=False)
+
+
+def test_to_ir_still_refuses_custom_layers():
+    import kport.keras as keras
+    from kport.errors import ExportError
+
+    with pytest.raises(ExportError, match="custom layer"):
+        _functional(keras, _scale_class(keras)).to_ir()
+
+
+def test_json_round_trip_with_custom_objects():
+    import kport.keras as keras
+
+    scale = _scale_class(keras)
+    model = _sequential(keras, scale)
+    again = keras.models.model_from_json(model.to_json(), custom_objects={"Scale": scale}, safe_mode=False)
+    assert [type(layer).__name__ for layer in again.layers] == ["Dense", "Scale", "Lambda"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", [_functional, _sequential])
+def test_tf_keras_loads_kport_saved_custom_layers_and_lambdas(build, tmp_path):
+    tf_keras = pytest.importorskip("tf_keras")
+    import kport.keras as keras
+
+    model = _with_trained_scale(build(keras, _scale_class(keras)))
+    model.save(tmp_path / "kport.h5")
+    theirs = tf_keras.models.load_model(tmp_path / "kport.h5", custom_objects={"Scale": _scale_class(tf_keras)},
+                                        safe_mode=False, compile=False)
+    np.testing.assert_allclose(theirs.predict(_x(), verbose=0), model.predict(_x()), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", [_functional, _sequential])
+def test_kport_loads_tf_keras_saved_custom_layers_and_lambdas(build, tmp_path):
+    tf_keras = pytest.importorskip("tf_keras")
+    import kport.keras as keras
+
+    theirs = _with_trained_scale(build(tf_keras, _scale_class(tf_keras)))
+    theirs.save(tmp_path / "tf.h5")
+    ours = keras.models.load_model(tmp_path / "tf.h5", custom_objects={"Scale": _scale_class(keras)},
+                                   safe_mode=False)
+    np.testing.assert_allclose(ours.predict(_x()), theirs.predict(_x(), verbose=0), rtol=RTOL, atol=ATOL)
