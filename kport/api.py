@@ -163,7 +163,7 @@ def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True
         opset: the ONNX opset (ONNX target).
         check: run the numpy reference and the written file on seeded inputs and compare.
         weights: a separate weights file for an architecture-only `src`.
-        load: options for `kport.load` (`layout`, `arch`).
+        load: options for `kport.load` (`layout`, `arch`, `trust_lambda`).
         atol: absolute tolerance of the check.
         rtol: relative tolerance of the check.
         keep_on_mismatch: keep the file even when the check fails (the report says FAIL).
@@ -288,7 +288,7 @@ def check(model, other=None, backends: Sequence[str] = ("numpy", "onnxruntime"),
         inputs: arrays by input name, a list in input order, or an .npz path;
             default: seeded inputs from the input specs.
         weights: a separate weights file for an architecture-only model.
-        load: options for `kport.load` (`layout`, `arch`).
+        load: options for `kport.load` (`layout`, `arch`, `trust_lambda`).
         seed: seed of generated inputs.
         batch: batch size of generated inputs (a fixed batch in `other` wins).
         device: 'cpu' or 'cuda' for the backends that support it.
