@@ -185,6 +185,7 @@ def backend_functions(t: Tracer) -> dict[str, Callable]:
         "ones_like": lambda x, dtype=None, name=None: t.call("ones_like", x),
         "zeros_like": lambda x, dtype=None, name=None: t.call("zeros_like", x),
         "transpose": lambda x: t.call("transpose", x),
+        "identity": lambda x, name=None: t.layer("Identity", {}, [x]),
         "int_shape": lambda x: x.shape, "shape": shape, "ndim": lambda x: x.ndim,
         "dtype": lambda x: x.dtype, "epsilon": lambda: EPSILON, "floatx": lambda: "float32",
         "image_dim_ordering": lambda: "th" if theano else "tf",

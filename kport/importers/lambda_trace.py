@@ -98,7 +98,6 @@ class Proxy:
     def __rmul__(self, o): return self._bin("math.multiply", o, True)
     def __truediv__(self, o): return self._bin("math.truediv", o)
     def __rtruediv__(self, o): return self._bin("math.truediv", o, True)
-    __div__, __rdiv__ = __truediv__, __rtruediv__
     def __pow__(self, o): return self._bin("math.pow", o)
     def __rpow__(self, o): return self._bin("math.pow", o, True)
     def __gt__(self, o): return self._bin("math.greater", o)
