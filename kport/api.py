@@ -65,6 +65,13 @@ TARGETS: dict[str, Target] = {
 TARGETS["tf"] = TARGETS["savedmodel"]
 
 
+# (target, via) -> the writer that makes the target through another converter (a cross-check)
+VIA: dict[tuple[str, str], Target] = {
+    ("onnx", "tf2onnx"): Target("onnx", ".onnx", "kport.exporters.keras.via_tf2onnx:write_onnx_via_tf2onnx",
+                                "kport.runtime.onnxruntime_backend:run_onnx_file", ("opset",)),
+}
+
+
 def register_target(target: Target) -> None:
     """Adds (or replaces) a conversion target."""
     TARGETS[target.name] = target
@@ -169,7 +176,8 @@ def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True
         keep_on_mismatch: keep the file even when the check fails (the report says FAIL).
         seed: seed of the check's inputs.
         batch: batch size of the check's inputs.
-        **options: target options, e.g. `inputs_as_nchw=True`, `optimize=False`.
+        **options: target options, e.g. `inputs_as_nchw=True`, `optimize=False`; `via='tf2onnx'` makes
+            the ONNX file with tf2onnx from kport's tf.keras file instead (a cross-check; needs TensorFlow).
 
     Returns:
         A ConversionReport.
@@ -181,6 +189,12 @@ def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True
     """
     start = time.perf_counter()
     target = _target(to)
+    via = options.pop("via", None)
+    if via is not None:
+        if (to, via) not in VIA:
+            raise KportError(f"--via {via} does not make {to} files",
+                             hint=f"--via takes: {', '.join(f'{v} (--to {t})' for t, v in VIA)}")
+        target = VIA[(to, via)]
     graph = _load(src, weights, load)
     if to != "kport":  # a structure-only graph may be saved as .kport, not exported
         graph.require_weights(f"convert to {to}")
@@ -199,7 +213,7 @@ def convert(src, dst=None, to: str = "onnx", opset: int = 17, check: bool = True
     if unknown:
         raise KportError(f"the {to} target has no option {', '.join(unknown)}",
                          hint=f"its options are {', '.join(target.options) or 'none'}")
-    report = ConversionReport(source=source, target=to, options=dict(options))
+    report = ConversionReport(source=source, target=to, options=dict(options, **({"via": via} if via else {})))
     parent = os.path.dirname(os.path.abspath(dst))
     os.makedirs(parent, exist_ok=True)
     stage = tempfile.mkdtemp(prefix=".kport-", dir=parent)

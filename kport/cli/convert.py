@@ -26,8 +26,11 @@ from kport.cli.options import load_options, model_argument, weights_option
 @click.option("--atol", default=1e-5, show_default=True, type=float, help="Absolute tolerance of the check.")
 @click.option("--rtol", default=1e-4, show_default=True, type=float, help="Relative tolerance of the check.")
 @click.option("--keep-on-mismatch", is_flag=True, help="Keep the output even when the check fails.")
+@click.option("--via", default=None, type=click.Choice(["tf2onnx"]),
+              help="Make the ONNX file with tf2onnx from the tf.keras file kport writes (a cross-check of "
+                   "kport's exporter; needs TensorFlow, tf_keras and tf2onnx).")
 def convert(model, weights, load, to, output, opset, check, inputs_as_nchw, no_optimize, atol, rtol,
-            keep_on_mismatch):
+            keep_on_mismatch, via):
     """Convert MODEL to another format and check the result matches.
 
     The output appears only when the check passes (or with --no-check); a failed
@@ -40,6 +43,8 @@ def convert(model, weights, load, to, output, opset, check, inputs_as_nchw, no_o
         options["inputs_as_nchw"] = True
     if no_optimize:
         options["optimize"] = False
+    if via:
+        options["via"] = via
     report = api.convert(model, output, to=to, opset=opset, check=check, weights=weights, load=load,
                          atol=atol, rtol=rtol, keep_on_mismatch=keep_on_mismatch, **options)
     click.echo(report.summary())
