@@ -144,3 +144,45 @@ def test_kport_loads_tf_keras_saved_custom_layers_and_lambdas(build, tmp_path):
     ours = keras.models.load_model(tmp_path / "tf.h5", custom_objects={"Scale": _scale_class(keras)},
                                    safe_mode=False)
     np.testing.assert_allclose(ours.predict(_x()), theirs.predict(_x(), verbose=0), rtol=RTOL, atol=ATOL)
+
+
+def _nested(keras, scale_cls):
+    inner = keras.models.Sequential([keras.layers.Dense(3, input_shape=(4,), name="inner_dense"),
+                                     keras.layers.BatchNormalization(name="inner_bn"),
+                                     scale_cls(2.0, name="scale")], name="inner")
+    inp = keras.Input(shape=(4,), name="x")
+    out = keras.layers.Dense(2, name="head")(inner(inp))
+    return keras.Model(inp, out)
+
+
+def _with_trained_nested(model):
+    bn = model.get_layer("inner").get_layer("inner_bn")
+    bn.set_weights([np.full(3, 1.5, "float32"), np.full(3, 0.1, "float32"), np.array([0.2, -0.3, 0.4], "float32"),
+                    np.array([1.5, 2.0, 0.5], "float32")])
+    model.get_layer("inner").get_layer("scale").set_weights([np.array([1.0, -2.0, 3.0], "float32")])
+    return model
+
+
+def test_nested_models_with_custom_layers_round_trip(tmp_path):
+    import kport.keras as keras
+
+    scale = _scale_class(keras)
+    model = _with_trained_nested(_nested(keras, scale))
+    model.save(tmp_path / "m.h5")
+    back = keras.models.load_model(tmp_path / "m.h5", custom_objects={"Scale": scale})
+    np.testing.assert_allclose(back.predict(_x()), model.predict(_x()), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.slow
+def test_kport_loads_a_tf_keras_nested_model_with_custom_layers(tmp_path):
+    tf_keras = pytest.importorskip("tf_keras")
+    import kport.keras as keras
+
+    theirs = _with_trained_nested(_nested(tf_keras, _scale_class(tf_keras)))
+    theirs.save(tmp_path / "tf.h5")
+    ours = keras.models.load_model(tmp_path / "tf.h5", custom_objects={"Scale": _scale_class(keras)})
+    np.testing.assert_allclose(ours.predict(_x()), theirs.predict(_x(), verbose=0), rtol=RTOL, atol=ATOL)
+    ours.save(tmp_path / "kport.h5")
+    again = tf_keras.models.load_model(tmp_path / "kport.h5", custom_objects={"Scale": _scale_class(tf_keras)},
+                                       compile=False)
+    np.testing.assert_allclose(again.predict(_x(), verbose=0), ours.predict(_x()), rtol=RTOL, atol=ATOL)

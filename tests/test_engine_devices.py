@@ -186,3 +186,43 @@ def test_fit_reads_batch_metrics_only_for_callbacks_that_use_them():
     model.fit(x, y, batch_size=16, epochs=1, verbose=0,
               callbacks=[keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen.append(logs["loss"]))])
     assert len(seen) == 4 and all(isinstance(v, float) for v in seen)
+
+
+def test_multi_gpu_model_names_what_it_cannot_replicate():
+    import kport.keras as keras
+
+    class Scale(keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(name="w", shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, x):
+            return x * self.w
+
+    inp = keras.Input(shape=(3,))
+    with pytest.raises(ValueError, match=r"custom layers with their own weights \(\['scale'\]\)"):
+        keras.utils.multi_gpu_model(keras.Model(inp, Scale(name="scale")(inp)), gpus=2)
+    stateful = keras.models.Sequential([keras.layers.LSTM(2, stateful=True, batch_input_shape=(2, 3, 1),
+                                                          name="lstm")])
+    with pytest.raises(ValueError, match=r"stateful layers \['lstm'\]"):
+        keras.utils.multi_gpu_model(stateful, gpus=2)
+
+
+def test_replica_modules_are_used_inside_a_data_parallel_forward():
+    # DataParallel needs GPUs to replicate; here the routing is checked with hand-made replicas
+    import copy
+
+    from kport.keras.engine import data_parallel
+
+    model = _model()
+    x, _ = _data(8)
+    expected = model.predict(x)
+    graph_module = data_parallel._graph_module(model)
+    for i, part in enumerate(graph_module.parts):
+        replica = copy.deepcopy(part)
+        for p in replica.parameters():
+            p.data.zero_()
+        graph_module.parts[i] = replica
+    with torch.no_grad():
+        out = graph_module(torch.from_numpy(x), training=False)[0]
+    np.testing.assert_allclose(out.numpy(), np.full((8, 3), 1.0 / 3.0, "float32"), atol=1e-6)  # zero weights
+    np.testing.assert_allclose(model.predict(x), expected)  # outside the forward, the model's own modules

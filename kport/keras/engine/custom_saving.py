@@ -176,8 +176,10 @@ def _functional(config: dict, custom_objects: dict, safe_mode: bool):
         layer = _layer(entry, custom_objects, safe_mode)
         if isinstance(layer, InputLayer):
             outputs[(layer.name, 0)] = [layer._inbound_nodes[0].outputs[0]]
+        # a nested model built on its own Input has that call as node 0: the config counts calls from 1
+        first = 1 if getattr(layer, "_is_graph_network", False) else 0
         for k, node in enumerate(entry.get("inbound_nodes", [])):
-            pending.append((layer, entry.get("name", layer.name), k, node))
+            pending.append((layer, entry.get("name", layer.name), first + k, node))
     while pending:
         progressed = []
         for item in pending:
@@ -203,19 +205,38 @@ def _functional(config: dict, custom_objects: dict, safe_mode: bool):
 
 
 def _bind_weights(model, path: str) -> None:
-    """The file's weights, by layer name, in each layer's own order."""
+    """The file's weights, by layer name, in each layer's own order.
+
+    A nested model is one group in the file; its weight names (`<inner layer>/<weight>:0`) say which
+    inner layer each array belongs to.
+    """
     import h5py
 
     with h5py.File(path, "r") as f:
         group = f["model_weights"] if "model_weights" in f else f
-        stored = {}
+        stored: dict[str, list[tuple[str, np.ndarray]]] = {}
         for raw in group.attrs.get("layer_names", []):
             name = raw.decode() if isinstance(raw, bytes) else str(raw)
             wnames = [w.decode() if isinstance(w, bytes) else str(w) for w in group[name].attrs.get("weight_names", [])]
-            stored[name] = [np.asarray(group[name][w]) for w in wnames]
-    for layer in model.all_layers():
-        arrays = stored.get(layer.name)
-        if layer.weights and not arrays:
+            stored[name] = [(w, np.asarray(group[name][w])) for w in wnames]
+    _bind(model, stored)
+
+
+def _bind(model, stored: dict) -> None:
+    from kport.keras.engine.input_layer import InputLayer
+
+    for layer in model._weight_owners():
+        if isinstance(layer, InputLayer):
+            continue
+        entries = stored.get(layer.name, [])
+        if getattr(layer, "_is_graph_network", False):
+            by_inner: dict[str, list] = {}
+            for wname, array in entries:
+                parts = wname.split("/")
+                by_inner.setdefault(parts[-2] if len(parts) > 1 else layer.name, []).append((wname, array))
+            _bind(layer, by_inner)
+            continue
+        if layer.weights and not entries:
             raise ValueError(f"layer '{layer.name}' has {len(layer.weights)} weights but the file stores none for it")
-        if arrays:
-            layer.set_weights(arrays)
+        if entries:
+            layer.set_weights([array for _, array in entries])

@@ -43,6 +43,7 @@ def multi_gpu_model(model, gpus=None, cpu_merge: bool = True, cpu_relocation: bo
     """
     import torch
 
+    _check_replicable(model)
     present = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if gpus is None:
         ids = list(range(present))
@@ -56,6 +57,14 @@ def multi_gpu_model(model, gpus=None, cpu_merge: bool = True, cpu_relocation: bo
     if max(ids) >= present:
         raise ValueError(f"multi_gpu_model(gpus={gpus!r}) needs CUDA GPUs {ids}, but this machine has {present} "
                          "visible to torch: ask for fewer GPUs, or train the model itself on one device")
+    parallel = _parallel_class()(model.inputs, model.outputs, name=f"{model.name}_parallel")
+    parallel._device_ids = ids
+    parallel.to(f"cuda:{ids[0]}")
+    return parallel
+
+
+def _check_replicable(model) -> None:
+    """Refuses models DataParallel cannot split (checked before the GPUs, so the reason shows anywhere)."""
     if not getattr(model, "_is_graph_network", False):
         raise ValueError("multi_gpu_model needs a functional or Sequential model (a subclassed model's call "
                          "cannot be replicated); build the model with Input and layers")
@@ -64,10 +73,10 @@ def multi_gpu_model(model, gpus=None, cpu_merge: bool = True, cpu_relocation: bo
     if own:
         raise ValueError(f"multi_gpu_model cannot replicate custom layers with their own weights ({own}): "
                          "torch.nn.DataParallel replicates modules, and these weights live outside them")
-    parallel = _parallel_class()(model.inputs, model.outputs, name=f"{model.name}_parallel")
-    parallel._device_ids = ids
-    parallel.to(f"cuda:{ids[0]}")
-    return parallel
+    carrying = [layer.name for layer in model.all_layers() if getattr(layer, "stateful", False)]
+    if carrying:
+        raise ValueError(f"multi_gpu_model cannot split stateful layers {carrying} over GPUs (their states follow "
+                         "the samples of whole batches); train the model itself on one device")
 
 
 def _graph_module(model):
