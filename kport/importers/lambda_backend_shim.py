@@ -231,6 +231,8 @@ def tf_namespace(t: Tracer, path: str = "tf") -> Namespace:
                 candidate = prefix + full
                 if op_for_keras_class(f"TFOpLambda:{candidate}") is not None:
                     return _tf_function(t, candidate, f"{path}.{name}")
+            if path == "tf.keras" and name == "backend":
+                return Namespace("K", backend_functions(t), t)
             if name in ("math", "nn", "linalg", "compat", "v1", "image", "keras"):
                 return tf_namespace(t, f"{path}.{name}")
             raise t.refuse(f"{path}.{name}")
