@@ -26,6 +26,7 @@ from kport.ops.lstm import LSTM
 from kport.ops.rnn import RNN
 from kport.ops.simple_rnn import SimpleRNN
 from kport.ops.thresholded_relu import ThresholdedReLU
+from kport.ops.time_distributed import TimeDistributed
 from layer_harness import assert_close, run_reference, single_layer_graph
 
 # the hard_sigmoid each target misreads (what the source file meant)
@@ -96,6 +97,17 @@ def _dense_graph(flavor: str):
     return single_layer_graph(Dense(units=5, activation=act), [(None, 6)], weights, name="dense"), [x]
 
 
+def _time_distributed_graph(flavor: str):
+    """The activation of a layer inside TimeDistributed (written linear, the construction after the wrapper)."""
+    act = "hard_sigmoid" if flavor == "keras3" else "hard_silu"
+    rng = np.random.default_rng(5)
+    weights = {"kernel": rng.normal(scale=3.0, size=(FEATURES, 4)).astype(np.float32),
+               "bias": rng.normal(size=4).astype(np.float32)}
+    op = TimeDistributed(layer=Dense(units=4, activation=act))
+    x = rng.normal(size=(3, STEPS, FEATURES)).astype(np.float32)
+    return single_layer_graph(op, [(None, STEPS, FEATURES)], weights, name="per_step"), [x]
+
+
 def _thresholded_graph():
     theta = np.float32(0.3)
     x = np.array([[theta, np.nextafter(theta, np.float32(1)), np.nextafter(theta, np.float32(0)), 0.0, -1.0, 2.0]],
@@ -110,6 +122,7 @@ def _cases():
                   for name in _recurrent_cases(flavor)]
         cases.append(pytest.param(flavor, lambda f=flavor: _knee_lstm_graph(f), id=f"{flavor}-lstm_knees"))
         cases.append(pytest.param(flavor, lambda f=flavor: _dense_graph(f), id=f"{flavor}-dense"))
+        cases.append(pytest.param(flavor, lambda f=flavor: _time_distributed_graph(f), id=f"{flavor}-time_distributed"))
     cases += [pytest.param("tf.keras", lambda a=a: _activation_graph(a), id=f"tf.keras-{a}")
               for a in TF_KERAS_ACTIVATIONS]
     cases.append(pytest.param("keras3", lambda: _activation_graph("hard_sigmoid"), id="keras3-hard_sigmoid"))

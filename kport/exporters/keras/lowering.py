@@ -72,12 +72,14 @@ RULES: dict[str, dict[str, list]] = {
 def lower_for_keras(graph: Graph, flavor: str) -> Graph:
     """Every rewrite a Keras writer needs, in order; the source graph is never changed.
 
-    Recurrent layers first (their rescaled weights keep the layer), then layers the
-    flavor lacks (constructions.py, whose steps may carry activations), then activations.
+    Recurrent layers first (their rescaled weights keep the layer), then activations
+    (wrapped ones too, before constructions.py checks every config), then layers the
+    flavor lacks (constructions.py), then the activations their steps carry.
     """
     from kport.exporters.keras.constructions import build_constructions
 
-    return lower_activations(build_constructions(lower_recurrent_gates(graph, flavor), flavor), flavor)
+    graph = lower_activations(lower_recurrent_gates(graph, flavor), flavor)
+    return lower_activations(build_constructions(graph, flavor), flavor)
 
 
 def lower_activations(graph: Graph, flavor: str) -> Graph:
@@ -89,8 +91,8 @@ def lower_activations(graph: Graph, flavor: str) -> Graph:
     changed; it is returned as is when nothing needs lowering.
     """
     rules = RULES[flavor]
-    targets = {name: rules[layer.op.activation] for name, layer in graph.layers.items()
-               if getattr(layer.op, "activation", None) in rules and _activation_on_output(layer.op)}
+    targets = {name: rules[_output_activation(layer.op)] for name, layer in graph.layers.items()
+               if _output_activation(layer.op) in rules}
     if not targets:
         return graph
     out = copy.copy(graph)
@@ -100,7 +102,7 @@ def lower_activations(graph: Graph, flavor: str) -> Graph:
         if name in targets and layer.op.kind == "Activation":
             pass  # replaced by the steps
         elif name in targets:
-            out.layers[name] = Layer(name, dataclasses.replace(layer.op, activation="linear"), layer.weights,
+            out.layers[name] = Layer(name, _linear(layer.op), layer.weights,
                                      layer.trainable, layer.scope)
         else:
             out.layers[name] = layer
@@ -130,9 +132,21 @@ def lower_activations(graph: Graph, flavor: str) -> Graph:
     return out
 
 
-def _activation_on_output(op) -> bool:
+def _output_activation(op) -> str | None:
+    """The activation an op applies last, element-wise on its output (through TimeDistributed); else None."""
+    if op.kind == "TimeDistributed" and op.layer is not None:
+        return _output_activation(op.layer)
     # recurrent layers apply theirs inside the cell; Highway mixes its output with the input
-    return not is_recurrent(op) and op.kind != "Highway"
+    if is_recurrent(op) or op.kind == "Highway":
+        return None
+    return getattr(op, "activation", None)
+
+
+def _linear(op):
+    """The op with its output activation made linear (the construction's layers follow it)."""
+    if op.kind == "TimeDistributed":
+        return dataclasses.replace(op, layer=_linear(op.layer))
+    return dataclasses.replace(op, activation="linear")
 
 
 def _add_layer(graph: Graph, name: str, kind: str, attrs: dict | None, like: Layer) -> str:
