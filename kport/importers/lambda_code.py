@@ -11,7 +11,9 @@ are the shim backend and a few harmless builtins, after a static check: every
 instruction must be a valid 3.11 opcode with its caches, no import / global or
 attribute store, and no name starting with `_` (which closes the attribute walks
 `().__class__.__bases__` that lead out of the sandbox). Bytecode of other
-Python 3 versions is refused before anything runs. Python 2 bytecode is never
+Python 3 versions is refused before anything runs, unless it is also valid,
+stack-consistent 3.11 bytecode (the simplest arithmetic lambdas are
+byte-identical in 3.11 and 3.12, and mean the same). Python 2 bytecode is never
 run: py2_marshal reads it and py2_bytecode evaluates it symbolically.
 
 The trace runs in the importing process: the function only ever sees proxies,
