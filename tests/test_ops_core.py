@@ -310,12 +310,14 @@ def test_torch_state_dict_round_trip_is_exact(case):
             assert got.dtype == value.dtype and np.array_equal(got, value), f"{name}/{key}"
 
 
-def test_thresholded_relu_is_refused_for_keras3_writers():
+def test_thresholded_relu_is_built_as_relu_for_keras3_writers():
     from kport.errors import ExportError
 
     op = _op("ThresholdedReLU", {"theta": 0.5}, PRODUCERS["tf_keras"])
     assert op.keras_config("tf.keras") == {"theta": 0.5}
-    with pytest.raises(ExportError, match="Keras 3"):
+    assert op.keras_construction("tf.keras", (None, 4), {}) is None
+    assert op.keras_construction("keras3", (None, 4), {}) == [("ReLU", {"threshold": 0.5}, {})]
+    with pytest.raises(ExportError, match="Keras 3"):  # no class of its own there
         op.keras_config("keras3")
 
 
