@@ -39,6 +39,23 @@ class Namespace:
         raise UnsupportedLayerError("a Lambda may not modify a module")
 
 
+class BatchSize:
+    """`K.shape(x)[0]`: the symbolic batch size, usable only as a reshape's first dimension."""
+
+    def __repr__(self) -> str:
+        return "<batch size>"
+
+    def _refuse(self, *args):
+        raise UnsupportedLayerError("the Lambda computes with the batch size, which kport cannot convert",
+                                    hint="use the batch size only as the first dimension of a reshape")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __floordiv__ = _refuse
+    __index__ = __int__ = _refuse
+
+
+BATCH = BatchSize()
+
+
 def _axis(axis):
     return list(axis) if isinstance(axis, (list, tuple)) else axis
 
@@ -83,7 +100,16 @@ def backend_functions(t: Tracer) -> dict[str, Callable]:
         return t.call("squeeze", x, axis=[axis] if isinstance(axis, int) else _axis(axis))
 
     def reshape(x, shape):
-        return t.call("reshape", x, shape=[-1 if d is None else d for d in shape])
+        dims = list(shape)
+        batch_first = bool(dims) and (dims[0] is None or dims[0] is BATCH)
+        dims = [-1 if d is None or d is BATCH else int(d) for d in dims]
+        if batch_first and dims.count(-1) > 1:  # (batch, ..., -1, ...): the -1 follows from the known sizes
+            rest = x.shape[1:]
+            known = int(np.prod([d for d in dims[1:] if d != -1]))
+            if None in rest or dims.count(-1) > 2 or known <= 0 or int(np.prod(rest)) % known:
+                raise t.refuse(f"a reshape to {tuple(shape)!r} with more than one unknown size")
+            dims[dims.index(-1, 1)] = int(np.prod(rest)) // known
+        return t.call("reshape", x, shape=dims)
 
     def permute_dimensions(x, pattern):
         return t.call("transpose", x, perm=list(pattern))
@@ -146,7 +172,7 @@ def backend_functions(t: Tracer) -> dict[str, Callable]:
         return t.call("cast", x, dtype=str(dtype))
 
     def shape(x):
-        return tuple(-1 if d is None else d for d in x.shape)
+        return tuple(BATCH if i == 0 and d is None else (-1 if d is None else d) for i, d in enumerate(x.shape))
 
     def argmax(x, axis=-1):
         return t.call("math.argmax", x, axis=axis)
@@ -227,6 +253,8 @@ def tf_namespace(t: Tracer, path: str = "tf") -> Namespace:
                 return name
             if path == "tf" and name == "newaxis":
                 return None
+            if path == "tf" and name in ("shape", "reshape"):
+                return backend_functions(t)[name]
             for prefix in _TF_PREFIXES:
                 candidate = prefix + full
                 if op_for_keras_class(f"TFOpLambda:{candidate}") is not None:
@@ -268,7 +296,7 @@ def keras_ops(t: Tracer) -> dict[str, Callable]:
         "concatenate": lambda xs, axis=0: t.call("concat", list(xs), axis=axis),
         "expand_dims": lambda x, axis: t.call("expand_dims", x, axis=axis),
         "squeeze": lambda x, axis=None: t.call("squeeze", x, axis=[axis] if isinstance(axis, int) else axis),
-        "reshape": lambda x, newshape: t.call("reshape", x, shape=[-1 if d is None else d for d in newshape]),
+        "reshape": lambda x, newshape: k["reshape"](x, newshape),
         "transpose": lambda x, axes=None: t.call("transpose", x, perm=None if axes is None else list(axes)),
         "clip": lambda x, lo, hi: t.call("clip_by_value", x, clip_value_min=float(lo), clip_value_max=float(hi)),
         "add": lambda a, b: _binary(t, "math.add", a, b), "subtract": lambda a, b: _binary(t, "math.subtract", a, b),
