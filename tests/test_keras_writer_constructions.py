@@ -78,7 +78,8 @@ def _knee_lstm_graph(flavor: str):
 
 # tf.keras: every Keras 3 activation with a construction, on an Activation layer
 TF_KERAS_ACTIVATIONS = ("hard_sigmoid_v3", "hard_silu", "hard_tanh", "log_softmax", "gelu_tanh", "celu", "log_sigmoid",
-                        "tanh_shrink", "hard_shrink", "soft_shrink", "squareplus", "sparse_sigmoid", "sparse_plus")
+                        "tanh_shrink", "hard_shrink", "soft_shrink", "squareplus", "sparse_sigmoid", "sparse_plus",
+                        "glu")
 
 
 def _activation_graph(name: str):
@@ -87,14 +88,13 @@ def _activation_graph(name: str):
     return single_layer_graph(Activation(activation=name), [(None, x.shape[1])], {}, name=f"act_{name}"), [x]
 
 
-def _dense_graph(flavor: str):
-    """A Dense layer carrying the activation (written as linear + the construction)."""
-    act = "hard_sigmoid" if flavor == "keras3" else "log_softmax"
+def _dense_graph(act: str):
+    """A Dense layer carrying the activation (written as linear + the construction; glu halves its output)."""
     rng = np.random.default_rng(3)
-    weights = {"kernel": rng.normal(scale=2.0, size=(6, 5)).astype(np.float32),
-               "bias": rng.normal(size=5).astype(np.float32)}
+    weights = {"kernel": rng.normal(scale=2.0, size=(6, 10)).astype(np.float32),
+               "bias": rng.normal(size=10).astype(np.float32)}
     x = rng.normal(size=(8, 6)).astype(np.float32)
-    return single_layer_graph(Dense(units=5, activation=act), [(None, 6)], weights, name="dense"), [x]
+    return single_layer_graph(Dense(units=10, activation=act), [(None, 6)], weights, name="dense"), [x]
 
 
 def _time_distributed_graph(flavor: str):
@@ -121,7 +121,8 @@ def _cases():
         cases += [pytest.param(flavor, lambda f=flavor, n=name: _recurrent_graph(f, n), id=f"{flavor}-{name}")
                   for name in _recurrent_cases(flavor)]
         cases.append(pytest.param(flavor, lambda f=flavor: _knee_lstm_graph(f), id=f"{flavor}-lstm_knees"))
-        cases.append(pytest.param(flavor, lambda f=flavor: _dense_graph(f), id=f"{flavor}-dense"))
+        for act in (["hard_sigmoid"] if flavor == "keras3" else ["log_softmax", "glu"]):
+            cases.append(pytest.param(flavor, lambda a=act: _dense_graph(a), id=f"{flavor}-dense_{act}"))
         cases.append(pytest.param(flavor, lambda f=flavor: _time_distributed_graph(f), id=f"{flavor}-time_distributed"))
     cases += [pytest.param("tf.keras", lambda a=a: _activation_graph(a), id=f"tf.keras-{a}")
               for a in TF_KERAS_ACTIVATIONS]

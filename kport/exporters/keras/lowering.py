@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Callable
 
 from kport.exporters.keras.recurrent_gates import is_recurrent, lower_recurrent_gates
 from kport.ir.graph import Graph, Layer, Node, TensorSpec
@@ -40,8 +41,19 @@ _HARD_SIGMOID_V3 = [_rescale(1.0 / 6.0, 0.5), _step("ReLU", {"max_value": 1.0})]
 # 0.5x + 0.5 equals 0.5(x + 1) in float32 too: halving is exact and commutes with rounding
 _SPARSE_SIGMOID = [_rescale(0.5, 0.5), _step("ReLU", {"max_value": 1.0})]
 
+
+def _glu(size: int | None) -> list | None:
+    """glu halves the last axis: x[..., :n] * sigmoid(x[..., n:]) with n = size / 2 (a known size only)."""
+    if size is None:
+        return None
+    n = size // 2
+    half = [_step("TFSlice", {"spec": (("ellipsis",), ("slice", None, n, None))}, (X,)),
+            _step("TFSlice", {"spec": (("ellipsis",), ("slice", n, None, None))}, (X,))]
+    return half + [_activation("sigmoid"), _step("Multiply", None, (0, 2))]
+
+
 # flavor -> activation -> the steps computing it (Keras 3 defaults: shrink threshold 0.5, squareplus b 4)
-RULES: dict[str, dict[str, list]] = {
+RULES: dict[str, dict[str, list | Callable[[int | None], list | None]]] = {
     "keras3": {"hard_sigmoid": _HARD_SIGMOID_V2},
     "tf.keras": {
         "hard_sigmoid_v3": _HARD_SIGMOID_V3,
@@ -65,6 +77,7 @@ RULES: dict[str, dict[str, list]] = {
         # s*s + relu(x - 1) with s = clip((x + 1) / 2, 0, 1)
         "sparse_plus": _SPARSE_SIGMOID + [_step("Multiply", None, (1, 1)), _rescale(1.0, -1.0, (X,)),
                                           _step("ReLU"), _step("Add", None, (2, 4))],
+        "glu": _glu,  # needs the pre-activation size
     },
 }
 
@@ -91,8 +104,14 @@ def lower_activations(graph: Graph, flavor: str) -> Graph:
     changed; it is returned as is when nothing needs lowering.
     """
     rules = RULES[flavor]
-    targets = {name: rules[_output_activation(layer.op)] for name, layer in graph.layers.items()
-               if _output_activation(layer.op) in rules}
+    targets = {}
+    for name, layer in graph.layers.items():
+        rule = rules.get(_output_activation(layer.op))
+        if callable(rule):  # a rule that needs the pre-activation's last size
+            first = next((n for n in graph.nodes if n.layer == name), None)
+            rule = rule(None if first is None else _pre_activation_shape(graph, first)[-1])
+        if rule:
+            targets[name] = rule
     if not targets:
         return graph
     out = copy.copy(graph)
@@ -115,21 +134,35 @@ def lower_activations(graph: Graph, flavor: str) -> Graph:
             continue
         result = node.outputs[0]
         spec = graph.tensors[result]
+        shape = tuple(spec.shape)
+        if _output_activation(graph.layers[node.layer].op) == "glu":  # halves the last axis
+            pre = tuple(_pre_activation_shape(graph, node))
+            shape = pre[:-1] + (pre[-1] // 2,)
         if graph.layers[node.layer].op.kind == "Activation":
             source = node.inputs[0]
         else:
             source = f"{result}/linear"
-            out.tensors[source] = TensorSpec(source, spec.shape, spec.dtype)
+            out.tensors[source] = TensorSpec(source, tuple(_pre_activation_shape(graph, node)), spec.dtype)
             out.nodes.append(Node(node.layer, list(node.inputs), [source] + node.outputs[1:], dict(node.call)))
         made: list[str] = []
         steps = step_layers[node.layer]
         for i, (step, (_, _, inputs)) in enumerate(zip(steps, targets[node.layer])):
             target = result if i == len(steps) - 1 else f"{result}/step{i}"
-            out.tensors[target] = TensorSpec(target, spec.shape, spec.dtype)
+            out.tensors[target] = TensorSpec(target, shape, spec.dtype)
             refs = inputs or ((i - 1,) if i else (X,))
             out.nodes.append(Node(step, [source if r == X else made[r] for r in refs], [target]))
             made.append(target)
     return out
+
+
+def _pre_activation_shape(graph: Graph, node: Node) -> tuple:
+    """The shape of a node's output before its layer's activation."""
+    op = graph.layers[node.layer].op
+    if op.kind == "Activation":
+        return graph.tensors[node.inputs[0]].shape
+    if _output_activation(op) != "glu":  # element-wise: the output's own shape
+        return graph.tensors[node.outputs[0]].shape
+    return _linear(op).output_shapes([graph.tensors[t].shape for t in node.inputs])[0]
 
 
 def _output_activation(op) -> str | None:
