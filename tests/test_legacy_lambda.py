@@ -105,7 +105,8 @@ def test_traced_layers_keep_the_lambda_name():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("producer,case", [("keras122", "arith"), ("keras122", "kfuncs"), ("keras122_py27", "slicing")])
+@pytest.mark.parametrize("producer,case", [("keras122", "arith"), ("keras122", "kfuncs"), ("keras122_py27", "slicing"),
+                                           ("keras224", "siamese_distance"), ("tf_keras", "dynamic_reshape")])
 def test_traced_lambda_converts_to_keras3_and_real_keras_agrees(tmp_path, producer, case):
     keras = pytest.importorskip("keras")
     graph, xs, ys = _load(producer, case, trust_lambda=True)

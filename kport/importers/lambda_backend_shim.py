@@ -131,7 +131,12 @@ def backend_functions(t: Tracer) -> dict[str, Callable]:
         return t.call("linalg.matmul", x, b=y)
 
     def l2_normalize(x, axis=-1):
-        return t.call("math.l2_normalize", x, axis=axis, epsilon=EPSILON if theano else 1e-12)
+        # spelled out, as each backend computed it (and every writer, Keras 3 included, can express it)
+        norm = t.call("math.maximum", t.call("math.reduce_sum", t.call("math.square", x), axis=_axis(axis),
+                                             keepdims=True), y=EPSILON if theano else 1e-12)
+        if theano:
+            return t.call("math.truediv", x, y=t.call("math.sqrt", norm))
+        return t.call("math.multiply", x, y=t.call("math.rsqrt", norm))
 
     def relu(x, alpha=0.0, max_value=None):
         if alpha and max_value is not None:
