@@ -71,3 +71,31 @@ def test_lr_and_learning_rate_are_the_same_knob():
     assert float(K.get_value(opt.learning_rate)) == pytest.approx(0.5)
     with pytest.raises(TypeError):
         optimizers.SGD(lrate=0.1)
+
+
+@pytest.mark.parametrize("epsilon", [1e-7, 1e-3, 0.0])
+def test_fast_sqrt_plus_epsilon_equals_the_plain_formula_exactly(epsilon):
+    import torch
+
+    from kport.keras.optimizers import _sqrt_plus
+
+    values = torch.tensor([0.0, 1e-40, 1e-38, 1e-30, 1e-14, 1e-7, 0.5, 3.0e5], dtype=torch.float32)
+    fast = _sqrt_plus([values], epsilon)[0]
+    assert torch.equal(fast, values.sqrt() + epsilon)
+
+
+def test_updates_flush_denormals_and_restore_the_callers_mode():
+    import torch
+
+    import kport.keras as keras
+
+    def flushing():
+        return (torch.tensor([1e-30]) * 1e-10).item() == 0.0
+
+    assert not flushing()
+    p = torch.nn.Parameter(torch.ones(4))
+    optimizer = keras.optimizers.SGD(0.0, momentum=1e-10)
+    optimizer._slots[id(p)] = {"moment": torch.full_like(p, 1e-30)}
+    optimizer.apply_gradients([p], [torch.zeros_like(p)])
+    assert torch.count_nonzero(optimizer._slots[id(p)]["moment"]) == 0  # 1e-40 flushed to zero, as TF does
+    assert not flushing()  # the caller's mode is back

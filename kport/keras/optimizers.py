@@ -86,7 +86,7 @@ class Optimizer:
         """
         import torch
 
-        with torch.no_grad():
+        with torch.no_grad(), _flushed_denormals():
             grads = self._clip([torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)])
             lr = self.current_lr()
             self.iterations += 1
@@ -212,11 +212,51 @@ def _moments(m: list, v: list, grads: list, beta_1: float, beta_2: float) -> Non
     torch._foreach_addcmul_(v, grads, grads, value=1.0 - beta_2)
 
 
+# the smallest normal float32: sqrt(TINY) ~ 1e-19 vanishes next to any epsilon >= EPSILON_FLOOR in float32
+TINY = 1.1754944e-38
+EPSILON_FLOOR = 1e-12
+
+
+def _sqrt_plus(values: list, epsilon: float) -> list:
+    """sqrt(v) + epsilon over all parameters, as new tensors.
+
+    Zeros (the accumulators of units that get no gradient) are raised to TINY first: torch's CPU sqrt of
+    0.0 runs ~10x slower than of other values, and in float32 `sqrt(TINY) + epsilon == epsilon`
+    exactly, so the Keras result does not change (a zero or tiny epsilon keeps the plain formula).
+    """
+    torch = _torch()
+    if epsilon >= EPSILON_FLOOR:
+        out = torch._foreach_maximum(values, TINY)
+        torch._foreach_sqrt_(out)
+    else:
+        out = torch._foreach_sqrt(values)
+    torch._foreach_add_(out, epsilon)
+    return out
+
+
+class _flushed_denormals:
+    """Flushes float32 denormals to zero during an update, as TensorFlow's CPU kernels do.
+
+    Decaying slots (rho*a, beta*m) of parameters without gradient pass through the denormal range,
+    where CPU arithmetic runs many times slower. Restores the caller's mode afterwards.
+    """
+
+    def __enter__(self):
+        torch = _torch()
+        self.was_on = (torch.tensor([1e-30]) * 1e-10).item() == 0.0  # a denormal result reads 0 when flushing
+        if not self.was_on:
+            self.set = torch.set_flush_denormal(True)
+        return self
+
+    def __exit__(self, *exc):
+        if not self.was_on and self.set:
+            _torch().set_flush_denormal(False)
+
+
 def _step_over_root(params: list, grads: list, accumulators: list, epsilon: float, lr: float) -> None:
     """p -= lr*g / (sqrt(a) + eps): epsilon outside the sqrt (RMSprop, Adagrad)."""
     torch = _torch()
-    denominator = torch._foreach_sqrt(accumulators)
-    torch._foreach_add_(denominator, epsilon)
+    denominator = _sqrt_plus(accumulators, epsilon)
     torch._foreach_addcdiv_(params, grads, denominator, value=-lr)
 
 
@@ -348,8 +388,7 @@ class Adam(Optimizer):
             vhat = _column(slots, "vhat")
             torch._foreach_maximum_(vhat, v)
             v = vhat
-        denominator = torch._foreach_sqrt(v)  # epsilon outside the sqrt ("epsilon hat")
-        torch._foreach_add_(denominator, self.epsilon)
+        denominator = _sqrt_plus(v, self.epsilon)  # epsilon outside the sqrt ("epsilon hat")
         torch._foreach_addcdiv_(params, m, denominator, value=-lr_t)
 
 
@@ -413,9 +452,7 @@ class Nadam(Optimizer):
         # m_bar = (1-cache_t)*g/(1-schedule_new) + cache_t_1*m/(1-schedule_next)
         m_bar = torch._foreach_mul(grads, (1.0 - s["cache_t"]) / (1.0 - s["schedule_new"]))
         torch._foreach_add_(m_bar, m, alpha=s["cache_t_1"] / (1.0 - s["schedule_next"]))
-        denominator = torch._foreach_div(v, 1.0 - self.beta_2 ** t)  # sqrt(v / (1-b2^t)) + eps
-        torch._foreach_sqrt_(denominator)
-        torch._foreach_add_(denominator, self.epsilon)
+        denominator = _sqrt_plus(torch._foreach_div(v, 1.0 - self.beta_2 ** t), self.epsilon)  # sqrt(v/(1-b2^t))+eps
         torch._foreach_addcdiv_(params, m_bar, denominator, value=-lr)
 
 
