@@ -247,6 +247,7 @@ class Tracer:
         return self._emit(class_name.lower(), op, [p.name for p in inputs], {})[0]
 
     def _emit(self, short: str, op, inputs: list[str], call: dict) -> list[Proxy]:
+        op.propagates_mask = False  # a Lambda's new tensors carry no mask (its compute_mask gives None)
         name = self._unique(f"{self.lambda_name}_{short}")
         self.graph.layers[name] = Layer(name, op, trainable=False, scope=self.scope)
         n_out = getattr(op, "num_outputs", lambda n: 1)(len(inputs))
@@ -286,7 +287,10 @@ class Tracer:
             if wanted in self.graph.tensors or layer_name in self.graph.layers:
                 layer_name = self._unique(layer_name)
                 wanted = layer_name
-            self.graph.layers[layer_name] = Layer(layer_name, Identity(), trainable=False, scope=self.scope)
+            identity = Identity()
+            # tf.keras keeps the mask on a tensor a Lambda returns unchanged (it is already set on it)
+            identity.propagates_mask = self.ctx.flavor in ("tf.keras", "keras3") and first not in mine
+            self.graph.layers[layer_name] = Layer(layer_name, identity, trainable=False, scope=self.scope)
             self.graph.nodes.append(Node(layer_name, [first], [wanted], {}))
             self._infer_pending()
             return [wanted] + names[1:]
