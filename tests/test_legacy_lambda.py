@@ -208,6 +208,15 @@ def _attacks(marker: Path):
     yield "globals-walk", lambda x: K.sum.__globals__["os"].system(f"touch {m}") or x
     yield "numpy-save", lambda x: np.save(m, np.zeros(1)) or x
     yield "array-tofile", lambda x: (np.zeros(1).tofile(m), x)[1]  # numpy constants are real arrays
+    # a running generator's frame leads back to the importer's frames and their modules
+    def generator_frame(x):
+        box = []
+        box.append(box[0].gi_frame.f_back.f_back.f_globals for _ in [1])
+        list(box[0])[0]["sys"].modules["os"].system(f"touch {m}")
+        return x
+
+    yield "generator-frame", generator_frame
+    yield "type-mro", lambda x: (int.mro()[1], x)[1]
 
 
 @pytest.mark.parametrize("attack", [a for a, _ in _attacks(Path("m"))])

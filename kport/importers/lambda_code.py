@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dis
+import inspect
 import marshal
 import opcode
 import sys
@@ -35,9 +36,16 @@ from kport.errors import FormatError, UnsafeContentError, UnsupportedLayerError
 _FORBIDDEN = {"IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR", "STORE_GLOBAL", "DELETE_GLOBAL", "STORE_ATTR",
               "DELETE_ATTR", "STORE_NAME", "DELETE_NAME", "LOAD_NAME", "LOAD_CLASSDEREF", "SETUP_ANNOTATIONS",
               "LOAD_BUILD_CLASS", "YIELD_VALUE", "GET_AWAITABLE", "SEND", "PRINT_EXPR"}
-# array methods that reach files or raw memory (numpy constants are real arrays)
+# array methods that reach files or raw memory (numpy constants are real arrays), and the frame and
+# generator attributes that lead to other frames' globals (and from there to any module)
 _DENIED_ATTRIBUTES = {"tofile", "dump", "ctypes", "fromfile", "memmap", "load", "save", "savez", "savetxt",
-                      "loadtxt", "genfromtxt", "system", "popen"}
+                      "loadtxt", "genfromtxt", "system", "popen", "gi_frame", "gi_code", "gi_yieldfrom",
+                      "gi_suspended", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code", "ag_await",
+                      "f_back", "f_globals", "f_builtins", "f_locals", "f_code", "tb_frame", "tb_next",
+                      "co_consts", "mro"}
+# generators and coroutines expose their frames; a Lambda needs neither
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | \
+    inspect.CO_ITERABLE_COROUTINE
 _PY_TAG = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 # Keras backend / TF / numpy modules whose functions map onto the shim by name
@@ -152,8 +160,17 @@ def check_code(code: types.CodeType, ctx, other: Exception) -> None:
     caches, argument indices in range, jump targets on instructions and a stack depth that stays
     within 0..co_stacksize on every path. Then safety: no forbidden instruction, no `_` name.
     """
+    _check_flags(code, ctx)
     _check_structure(code, other)
     _check_safety(code, ctx)
+
+
+def _check_flags(code: types.CodeType, ctx) -> None:
+    if code.co_flags & _GENERATOR_FLAGS:
+        raise _unsafe("a generator or coroutine (their frames reach other modules)", ctx)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _check_flags(const, ctx)
 
 
 _TERMINAL = {"RETURN_VALUE", "RAISE_VARARGS", "RERAISE", "JUMP_FORWARD", "JUMP_BACKWARD",
@@ -227,7 +244,7 @@ def _check_safety(code: types.CodeType, ctx) -> None:
         if name.startswith("_"):
             raise _unsafe(f"the name '{name}' (Python internals)", ctx)
         if name in _DENIED_ATTRIBUTES:
-            raise _unsafe(f"the name '{name}' (file or memory access)", ctx)
+            raise _unsafe(f"the name '{name}' (file, memory or frame access)", ctx)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             _check_safety(const, ctx)
