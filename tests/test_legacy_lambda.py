@@ -266,3 +266,14 @@ def test_pickled_keras1_lambda_maps_a_backend_function_by_name():
 def test_pickled_keras1_lambda_of_a_user_function_is_refused_naming_it():
     with pytest.raises(UnsafeContentError, match="user_preprocess"):
         _load_trusted(FIXTURES / "keras122" / "pickled_user_fn.pkl")
+
+
+def test_the_static_check_is_what_stops_the_generator_frame_escape(tmp_path, monkeypatch):
+    # without the check, a running generator's frame chain reaches the importer's modules and the OS
+    from kport.importers import lambda_code
+
+    marker = tmp_path / "owned"
+    fn = dict(_attacks(marker))["generator-frame"]
+    monkeypatch.setattr(lambda_code, "check_code", lambda *args, **kwargs: None)
+    _load_trusted(_lambda_json(tmp_path, _py3(fn)))  # loads: the function returns its input
+    assert marker.exists()
