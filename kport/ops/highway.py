@@ -13,7 +13,6 @@ from kport.ops.base import ImportContext, Op, require_rank
 class Highway(Op):
     kind = "Highway"
     keras_classes = ("Highway",)
-    no_hook = {"keras": "tf.keras and Keras 3 have no Highway layer; export to ONNX or torch"}
 
     activation: str = "linear"
     use_bias: bool = True

@@ -13,7 +13,6 @@ from kport.ops.onnx_common import reduce
 class MaxoutDense(Op):
     kind = "MaxoutDense"
     keras_classes = ("MaxoutDense",)
-    no_hook = {"keras": "tf.keras and Keras 3 have no MaxoutDense layer; export to ONNX or torch"}
 
     units: int = 1
     nb_feature: int = 4

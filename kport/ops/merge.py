@@ -47,9 +47,9 @@ class Merge(Op):
         return _KERAS_CLASSES.get(self.mode, "Merge")
 
     def keras_config(self, flavor: str = "keras3") -> dict:
-        if self.mode == "cos":  # Dot(normalize=True) normalizes otherwise and gives (batch, 1)
-            raise ExportError("Merge mode 'cos' (Keras 1 / Theano: (batch, 1, 1), eps inside the sqrt) has no "
-                              f"exact {flavor} layer", hint="export to ONNX or torch")
+        if self.mode == "cos":  # two (batch, n) inputs are a construction (exporters/keras/constructions_legacy.py)
+            raise ExportError(f"Merge mode 'cos' has no exact {flavor} form here: kport writes it only for two "
+                              "(batch, n) inputs of known n", hint="export to ONNX or torch")
         if self.mode == "concat":
             return {"axis": self.concat_axis}
         if self.mode == "dot":  # Keras 1 batch_dot axes count the batch axis, as Dot's do

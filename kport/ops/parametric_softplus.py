@@ -15,7 +15,6 @@ from kport.ops.srelu import param_shape, shared_axes_from
 class ParametricSoftplus(Op):
     kind = "ParametricSoftplus"
     keras_classes = ("ParametricSoftplus",)
-    no_hook = {"keras": "tf.keras and Keras 3 have no ParametricSoftplus layer; export to ONNX or torch"}
 
     shared_axes: tuple[int, ...] | None = None
 

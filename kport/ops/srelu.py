@@ -45,7 +45,6 @@ def theano_relu(v: np.ndarray, alpha) -> np.ndarray:
 class SReLU(Op):
     kind = "SReLU"
     keras_classes = ("SReLU",)
-    no_hook = {"keras": "tf.keras and Keras 3 have no SReLU layer; export to ONNX or torch"}
 
     shared_axes: tuple[int, ...] | None = None
 

@@ -28,7 +28,6 @@ def theano_same_pad(k: int, rank: int) -> int:
 class TheanoPooling(Op):
     kind = "TheanoPooling"
     keras_classes = ("TheanoPooling",)
-    no_hook = {"keras": "Keras 2/3 pooling has no Theano 'same' windows (pads ignored, first ceil(n/s) outputs); export to ONNX or torch"}
 
     mode: str = "max"
     pool_size: tuple[int, ...] = (2,)

@@ -22,10 +22,12 @@ def write_keras(graph: Graph, path) -> None:
     """
     import h5py
 
+    from kport.exporters.keras.layer_order import keras_layer_order
     from kport.exporters.keras.lowering import lower_for_keras
 
     graph = lower_for_keras(graph, "keras3")
     config, order = functional_config(graph)
+    order = keras_layer_order(config, order)  # Keras names the weight groups in its own layer order
     document = {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
                 "registered_name": "Functional", "build_config": {"input_shape": None}, "compile_config": None}
     weights = io.BytesIO()

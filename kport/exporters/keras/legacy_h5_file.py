@@ -16,10 +16,12 @@ def write_h5(graph: Graph, path) -> None:
     """Writes `graph` as a full-model `.h5` in tf.keras's format (flattened Functional model)."""
     import h5py
 
+    from kport.exporters.keras.layer_order import keras_layer_order
     from kport.exporters.keras.lowering import lower_for_keras
 
     graph = lower_for_keras(graph, "tf.keras")
     config, order = functional_config(graph, flavor="tf.keras")
+    order = keras_layer_order(config, order)  # tf.keras binds weights to layers by position in its order
     model_config = {"class_name": "Functional", "config": config}
     with atomic_write(path) as tmp:
         with h5py.File(tmp, "w") as f:

@@ -1,0 +1,252 @@
+"""Keras-1-only layers as exact constructions of layers both Keras 3 and tf.keras have.
+
+Each function takes (op, flavor, input shapes, IR weights) and returns the steps of
+constructions.py: (kind, attributes, weights, inputs), where inputs name the layer's
+input ("x") or an earlier step (its index); the last step gives the layer's output.
+The IR weights are only read: every step gets new float32 arrays.
+
+Per-position parameters (SReLU, ParametricSoftplus, Theano average pooling's divisor)
+use a per-channel affine map x * a + b (DepthwiseConv1D, kernel size 1: one multiply and
+one add per element) over the input reshaped to (batch, steps, M), M the positions
+the parameters differ over. Keras 1 BatchNormalization has none: mode 1 divides by
+sqrt(var + eps) + eps (built-in layers divide only by sqrt(sum + eps) forms) and mode 2
+uses the batch's own statistics at inference (no built-in layer does); its op keeps
+`no_hook['keras']`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from kport.errors import ExportError
+
+X = "x"
+
+
+class _Steps:
+    """Collects construction steps; `add` returns the step's index for later inputs."""
+
+    def __init__(self):
+        self.steps: list[tuple] = []
+
+    def add(self, kind: str, attrs: dict | None = None, weights: dict | None = None, inputs=None) -> int:
+        if inputs is None:
+            inputs = (len(self.steps) - 1,) if self.steps else (X,)
+        weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in (weights or {}).items()}
+        self.steps.append((kind, dict(attrs or {}), weights, tuple(inputs)))
+        return len(self.steps) - 1
+
+    def affine(self, source, scale: np.ndarray, bias: np.ndarray | None) -> int:
+        """x * scale + bias per channel of a (batch, steps, M) tensor."""
+        weights = {"depthwise_kernel": np.reshape(scale, (1, -1, 1))}
+        if bias is not None:
+            weights["bias"] = bias
+        return self.add("DepthwiseConv1D", {"kernel_size": (1,), "use_bias": bias is not None}, weights, (source,))
+
+
+def highway(op, flavor: str, shapes: list, w: dict) -> list:
+    """y = t * act(x W + b) + (1 - t) * x, t = sigmoid(x W_carry + b_carry): two Dense, 1 - t by Rescaling."""
+    n = shapes[0][-1]
+    b = _Steps()
+    dense = {"units": n, "use_bias": op.use_bias}
+    h = b.add("Dense", {**dense, "activation": op.activation},
+              {"kernel": w["kernel"], **({"bias": w["bias"]} if op.use_bias else {})}, (X,))
+    t = b.add("Dense", {**dense, "activation": "sigmoid"},
+              {"kernel": w["carry_kernel"], **({"bias": w["carry_bias"]} if op.use_bias else {})}, (X,))
+    ht = b.add("Multiply", inputs=(h, t))
+    carry = b.add("Rescaling", {"scale": -1.0, "offset": 1.0}, inputs=(t,))  # -t + 1 rounds as 1 - t
+    cx = b.add("Multiply", inputs=(carry, X))
+    b.add("Add", inputs=(ht, cx))
+    return b.steps
+
+
+def maxout_dense(op, flavor: str, shapes: list, w: dict) -> list:
+    """max over pieces of x W_k + b_k: one Dense with the pieces side by side, Reshape, GlobalMaxPooling1D."""
+    kernel = w["kernel"]
+    f, n_in, units = kernel.shape
+    b = _Steps()
+    weights = {"kernel": np.transpose(kernel, (1, 0, 2)).reshape(n_in, f * units)}
+    if op.use_bias:
+        weights["bias"] = np.reshape(w["bias"], (f * units,))
+    b.add("Dense", {"units": f * units, "use_bias": op.use_bias}, weights)
+    b.add("Reshape", {"target_shape": (f, units)})
+    b.add("GlobalMaxPooling1D")
+    return b.steps
+
+
+def _positions(in_shape: tuple, param: np.ndarray, kind: str) -> int:
+    """The first axis k of the (batch, steps, M) view: axes before it shared, axes from it of known size."""
+    dims = in_shape[1:]
+    for k in range(len(dims) + 1):
+        lead, rest = dims[:k], dims[k:]
+        if all(p == 1 for p in np.shape(param)[:k]) and None not in rest and sum(d is None for d in lead) <= 1:
+            return k
+    raise ExportError(f"{kind} over input {tuple(in_shape)} has no Keras construction: its parameters vary "
+                      "along an axis of unknown size", hint="give the model a fixed input size")
+
+
+def _flat(param: np.ndarray, in_shape: tuple, k: int) -> np.ndarray:
+    dims = in_shape[1:]
+    return np.broadcast_to(np.asarray(param, np.float32)[(0,) * k], dims[k:]).reshape(-1)
+
+
+def _per_position(in_shape: tuple, params: dict, kind: str, body) -> list:
+    """Reshape to (batch, steps, M), `body(steps, flat input, flat params)`, Reshape back."""
+    k = _positions(in_shape, next(iter(params.values())), kind)
+    m = int(np.prod(in_shape[1 + k:], dtype=np.int64))
+    b = _Steps()
+    flat = b.add("Reshape", {"target_shape": (-1, m)})
+    body(b, flat, {name: _flat(p, in_shape, k) for name, p in params.items()})
+    b.add("Reshape", {"target_shape": tuple(-1 if d is None else d for d in in_shape[1:])})
+    return b.steps
+
+
+def srelu(op, flavor: str, shapes: list, w: dict) -> list:
+    """t_l + min(leaky(x - t_l, a_l), t_r - t_l) + a_r relu(x - t_r), t_r = t_l + |t_right|.
+
+    leaky is PReLU (a * v exactly where v < 0); the bound t_r - t_l is made a tensor as
+    x * 0 + bound so a Minimum layer can take it.
+    """
+    t_left = np.asarray(w["t_left"], np.float32)
+    t_right = (t_left + np.abs(np.asarray(w["t_right"], np.float32))).astype(np.float32)
+    params = {"t_left": t_left, "a_left": w["a_left"], "t_right": t_right, "width": t_right - t_left,
+              "a_right": w["a_right"]}
+
+    def body(b: _Steps, x: int, p: dict) -> None:
+        ones = np.ones_like(p["t_left"])
+        v = b.affine(x, ones, -p["t_left"])
+        leaky = b.add("PReLU", {"shared_axes": (1,)}, {"alpha": p["a_left"].reshape(1, -1)}, (v,))
+        bound = b.affine(x, np.zeros_like(ones), p["width"])
+        low = b.add("Minimum", inputs=(leaky, bound))
+        left = b.affine(low, ones, p["t_left"])
+        over = b.add("ReLU", inputs=(b.affine(x, ones, -p["t_right"]),))
+        right = b.affine(over, p["a_right"], None)
+        b.add("Add", inputs=(left, right))
+
+    return _per_position(shapes[0], params, "SReLU", body)
+
+
+def parametric_softplus(op, flavor: str, shapes: list, w: dict) -> list:
+    """alphas * softplus(betas * x): per-position scale, Activation('softplus'), per-position scale."""
+    def body(b: _Steps, x: int, p: dict) -> None:
+        scaled = b.affine(x, p["betas"], None)
+        b.add("Activation", {"activation": "softplus"}, inputs=(scaled,))
+        b.affine(len(b.steps) - 1, p["alphas"], None)
+
+    return _per_position(shapes[0], {"alphas": w["alphas"], "betas": w["betas"]}, "ParametricSoftplus", body)
+
+
+def theano_pooling(op, flavor: str, shapes: list, w: dict) -> list:
+    """Theano 'same' pooling (pads ignored, first ceil(n/s) windows) with built-in 'valid' pooling.
+
+    Worked channels_last. Negative end pads crop first. Max: each pad repeats the edge
+    row (Cropping + UpSampling + Concatenate); every window holds a real value, which
+    an edge copy never beats. Average: zero pads, then each output is scaled by
+    k / (real values in its window), a per-position constant.
+    """
+    in_shape = shapes[0]
+    r = len(op.pool_size)
+    cf = op.data_format == "channels_first"
+    spatial = list(in_shape[2:] if cf else in_shape[1:-1])
+    if any(n is None for n in spatial):
+        raise ExportError("Theano 'same' pooling needs known spatial sizes to place its windows",
+                          hint="give the model a fixed input size")
+    channels = in_shape[1] if cf else in_shape[-1]
+    ends = op._end_pads(spatial)
+    outs = [-(-n // s) for n, s in zip(spatial, op.strides)]
+    b = _Steps()
+    if cf:
+        b.add("Permute", {"dims": (*range(2, r + 2), 1)})
+    if any(e < 0 for e in ends):
+        b.add(f"Cropping{r}D", {"cropping": tuple((0, -min(e, 0)) for e in ends)})
+        spatial = [n + min(e, 0) for n, e in zip(spatial, ends)]
+    pads = [(p, max(e, 0)) for p, e in zip(op.pads, ends)]
+    pool = {"pool_size": op.pool_size, "strides": op.strides, "padding": "valid"}
+    if op.mode == "max":
+        for d, (before, after) in enumerate(pads):
+            _repeat_edges(b, r, d, spatial[d], before, after)
+        b.add(f"MaxPooling{r}D", pool)
+    else:
+        if any(before or after for before, after in pads):
+            b.add(f"ZeroPadding{r}D", {"padding": tuple(pads)})
+        b.add(f"AveragePooling{r}D", pool)
+        scale = _average_scale(op, spatial, outs)
+        if np.any(scale != 1):
+            b.add("Reshape", {"target_shape": (1, -1)})
+            b.affine(len(b.steps) - 1, np.repeat(scale.reshape(-1), channels), None)
+            b.add("Reshape", {"target_shape": (*outs, channels)})
+    if cf:
+        b.add("Permute", {"dims": (r + 1, *range(1, r + 1))})
+    if not b.steps:
+        b.add(f"MaxPooling{r}D" if op.mode == "max" else f"AveragePooling{r}D", pool)
+    return b.steps
+
+
+def _repeat_edges(b: _Steps, r: int, d: int, n: int, before: int, after: int) -> None:
+    """Pads spatial axis d with `before` copies of its first row and `after` copies of its last."""
+    if not before and not after:
+        return
+    source = len(b.steps) - 1 if b.steps else X
+    parts = []
+    for count, crop in ((before, (0, n - 1)), (after, (n - 1, 0))):
+        if count:
+            cropping = tuple(crop if i == d else (0, 0) for i in range(r))
+            edge = b.add(f"Cropping{r}D", {"cropping": cropping}, inputs=(source,))
+            if count > 1:
+                edge = b.add(f"UpSampling{r}D", {"size": tuple(count if i == d else 1 for i in range(r))})
+            parts.append(edge)
+        if crop == (0, n - 1):
+            parts.append(source)
+    b.add("Concatenate", {"axis": d + 1}, inputs=tuple(parts))
+
+
+def _average_scale(op, spatial: list[int], outs: list[int]) -> np.ndarray:
+    """k / (real values in each output window) over the output positions; `spatial`: sizes after cropping."""
+    scale = np.ones((), np.float64)
+    for n, k, s, p, n_out in zip(spatial, op.pool_size, op.strides, op.pads, outs):
+        starts = np.arange(n_out) * s - p
+        real = np.minimum(starts + k, n) - np.maximum(starts, 0)
+        scale = np.multiply.outer(scale, k / real)
+    return scale.astype(np.float32)
+
+
+def merge_cos(op, flavor: str, shapes: list, w: dict) -> list | None:
+    """Keras 1 cos of two (batch, n): <a,b> / max(|a||b|, 1e-7), shaped (batch, 1, 1) as Theano gave it.
+
+    Dot(normalize=True) floors each norm on its own, so instead one row is normalized whose
+    norm is |a||b| (Lagrange's identity: |a|^2|b|^2 = <a,b>^2 + 1/2 sum_ij (a_i b_j - a_j b_i)^2):
+    row = s [<a,b>, (a b^T - b a^T) / sqrt(2)], and Dot(normalize=True) with the unit vector e0
+    picks its first entry over max(norm, floor). s puts the reading Keras's floor (Keras 3:
+    norm 1e-7; tf.keras: sum of squares 1e-12) at Keras 1's 1e-7. Other modes and shapes: None.
+    """
+    if op.mode != "cos" or any(len(shape) != 2 or shape[1] is None for shape in shapes):
+        return None
+    n = shapes[0][1]
+    s, floor = (1.0, 1e-14) if flavor == "keras3" else (10.0, 1e-12)
+    b = _Steps()
+    num = b.add("Dot", {"axes": (1, 1)}, inputs=(X, "x1"))
+    column = b.add("Reshape", {"target_shape": (n, 1)}, inputs=(X,))
+    row = b.add("Reshape", {"target_shape": (1, n)}, inputs=("x1",))
+    outer = b.add("Dot", {"axes": (2, 1)}, inputs=(column, row))  # a_i b_j
+    wedge = b.add("Subtract", inputs=(outer, b.add("Permute", {"dims": (2, 1)}, inputs=(outer,))))
+    flat = b.add("Reshape", {"target_shape": (n * n,)}, inputs=(wedge,))
+    half = b.add("Rescaling", {"scale": s / np.sqrt(2.0)}, inputs=(flat,))
+    scaled = num if s == 1 else b.add("Rescaling", {"scale": s}, inputs=(num,))
+    joined = b.add("Concatenate", {"axis": -1}, inputs=(scaled, half))
+    unit = np.zeros(1 + n * n, np.float32)
+    unit[0] = 1
+    e0 = b.add("Dense", {"units": 1 + n * n}, {"kernel": np.zeros((1, 1 + n * n)), "bias": unit}, (num,))
+    b.add("Dot", {"axes": (1, 1), "normalize": True, "norm_floor": floor}, inputs=(joined, e0))
+    b.add("Reshape", {"target_shape": (1, 1)})
+    return b.steps
+
+
+LEGACY = {"Highway": highway, "MaxoutDense": maxout_dense, "SReLU": srelu,
+          "ParametricSoftplus": parametric_softplus, "TheanoPooling": theano_pooling, "Merge": merge_cos}
+
+
+def legacy_construction(op):
+    """The construction function of a Keras-1-only op (called as f(flavor, shapes, weights)), or None."""
+    build = LEGACY.get(op.kind)
+    if build is None:
+        return None
+    return lambda flavor, shapes, weights: build(op, flavor, shapes, weights)
