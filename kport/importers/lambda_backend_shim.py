@@ -292,12 +292,13 @@ def _tf_function(t: Tracer, function: str, label: str) -> Callable:
 def keras_ops(t: Tracer) -> dict[str, Callable]:
     """`keras.ops` (Keras 3): numpy-style names over the same emitters."""
     k = backend_functions(t)
-    ops = {name: k[name] for name in ("sum", "mean", "max", "min", "prod", "square", "sqrt", "exp", "log",
+    ops = {name: k[name] for name in ("sum", "mean", "max", "min", "prod", "square", "exp", "log",
                                       "abs", "sign", "round", "sin", "cos", "maximum", "minimum", "stack",
                                       "tile", "cast", "softmax", "relu", "sigmoid", "tanh", "softplus",
                                       "softsign", "equal", "not_equal", "greater", "greater_equal", "less",
                                       "less_equal", "ones_like", "zeros_like", "argmax", "argmin", "logsumexp")}
     ops.update({
+        "sqrt": lambda x: t.call("math.sqrt", x),  # Keras 3 does not clip at 0 (Keras 1/2's K.sqrt does)
         "concatenate": lambda xs, axis=0: t.call("concat", list(xs), axis=axis),
         "expand_dims": lambda x, axis: t.call("expand_dims", x, axis=axis),
         "squeeze": lambda x, axis=None: t.call("squeeze", x, axis=[axis] if isinstance(axis, int) else axis),
