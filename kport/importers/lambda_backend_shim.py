@@ -155,7 +155,7 @@ def backend_functions(t: Tracer) -> dict[str, Callable]:
     def elu(x, alpha=1.0):
         if alpha != 1.0:
             return t.layer("ELU", {"alpha": float(alpha)}, [x])
-        return t.call("nn.elu", x)
+        return t.layer("Activation", {"activation": "elu"}, [x])  # every writer spells the Keras layer
 
     def tile(x, n):
         return t.call("tile", x, multiples=[n] if isinstance(n, int) else list(n))

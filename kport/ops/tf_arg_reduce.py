@@ -32,7 +32,9 @@ class TFArgReduce(TFFunctionOp):
 
     def keras3_node(self, refs, node):
         if self.output_type != "int32":
-            return dataclasses.replace(self, function=f"{self.function} (int64)").keras3_node(refs, node)
+            # named so the refusal says why: Keras 3 argmax gives int32 (calling self here would recurse)
+            return TFFunctionOp.keras3_node(dataclasses.replace(self, function=f"{self.function} (int64)"),
+                                            refs, node)
         return super().keras3_node(refs, node)
 
     function: str = "math.argmax"
