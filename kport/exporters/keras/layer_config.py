@@ -32,7 +32,8 @@ def layer_class_and_config(layer: Layer, graph: Graph, flavor: str = "keras3") -
     return class_name, base
 
 
-# canonical activations each flavor cannot spell (they mean something else there)
+# canonical activations each flavor cannot spell (they mean something else there, or do not exist);
+# lowering.py writes most as exact constructions first, so what still arrives here is refused
 _UNSPELLABLE = {"keras3": {"hard_sigmoid"}, "tf.keras": {"hard_sigmoid_v3", "hard_silu", "log_softmax", "celu",
                                                        "glu", "hard_shrink", "soft_shrink", "squareplus",
                                                        "sparse_plus", "sparse_sigmoid", "sparsemax",
