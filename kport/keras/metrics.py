@@ -98,9 +98,10 @@ class Mean(Metric):
         self.count = 0.0
 
     def update_state(self, values, sample_weight=None):
+        # sums stay tensors until `result()`: on a GPU, reading them at every step would wait for it
         values = K.as_tensor(values).detach().double()
         if sample_weight is None:
-            self.total += float(values.sum())
+            self.total = self.total + values.sum()
             self.count += values.numel()
             return
         w = K.as_tensor(sample_weight).detach().double()
@@ -109,11 +110,12 @@ class Mean(Metric):
         while w.dim() < values.dim():
             w = w.unsqueeze(-1)
         w = w.expand_as(values) if values.dim() else w
-        self.total += float((values * w).sum())
-        self.count += float(w.sum())
+        self.total = self.total + (values * w).sum()
+        self.count = self.count + w.sum()
 
     def result(self) -> float:
-        return self.total / self.count if self.count else 0.0
+        count = float(self.count)
+        return float(self.total) / count if count else 0.0
 
     def reset_states(self) -> None:
         self.total = 0.0

@@ -35,10 +35,8 @@ class Optimizer:
         if unknown:
             raise TypeError(f"Unexpected keyword argument passed to optimizer: {sorted(unknown)[0]}")
         value = learning_rate if learning_rate is not None else (lr if lr is not None else default_lr)
-        self._lr = K.variable(float(value), name="lr")
-        self._lr.requires_grad_(False)
-        self.decay = K.variable(float(decay), name="decay")
-        self.decay.requires_grad_(False)
+        self._lr = _host_variable(value, "lr")
+        self.decay = _host_variable(decay, "decay")
         self.initial_decay = float(decay)
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
@@ -184,6 +182,15 @@ class Optimizer:
 
     def _placeholder(self, slot: str, zeros):
         return zeros
+
+
+def _host_variable(value: float, name: str):
+    """A hyper-parameter variable kept on the CPU: reading it at every step must not wait for a GPU."""
+    import torch
+
+    variable = torch.nn.Parameter(torch.tensor(float(value), dtype=torch.float32), requires_grad=False)
+    variable.keras_name = name
+    return variable
 
 
 def _zeros(p):

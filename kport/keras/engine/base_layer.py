@@ -313,7 +313,10 @@ def _dry_run_shapes(layer: Layer, input_shape):
 
     many = isinstance(input_shape, list)
     shapes = input_shape if many else [input_shape]
-    xs = [torch.zeros(tuple(2 if s is None else s for s in shape)) for shape in shapes]
+    from kport.keras.engine import devices
+
+    device = devices.of(layer)
+    xs = [torch.zeros(tuple(2 if s is None else s for s in shape), device=device) for shape in shapes]
     with torch.no_grad():
         out = layer.call(xs if many else xs[0])
     if isinstance(out, (list, tuple)):
