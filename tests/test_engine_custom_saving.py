@@ -186,3 +186,18 @@ def test_kport_loads_a_tf_keras_nested_model_with_custom_layers(tmp_path):
     again = tf_keras.models.load_model(tmp_path / "kport.h5", custom_objects={"Scale": _scale_class(tf_keras)},
                                        compile=False)
     np.testing.assert_allclose(again.predict(_x(), verbose=0), ours.predict(_x()), rtol=RTOL, atol=ATOL)
+
+
+def test_training_resumes_exactly_from_a_file_with_custom_layers(tmp_path):
+    import kport.keras as keras
+
+    scale = _scale_class(keras)
+    model = _functional(keras, scale)
+    model.compile(optimizer="adam", loss="mse")
+    x, y = _x(), np.zeros((6, 3), "float32")
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / "m.h5")
+    back = keras.models.load_model(tmp_path / "m.h5", custom_objects={"Scale": scale}, safe_mode=False)
+    assert back.optimizer.iterations == model.optimizer.iterations
+    np.testing.assert_allclose(back.train_on_batch(x, y), model.train_on_batch(x, y), rtol=1e-6)
+    np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-6, atol=1e-7)
