@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import warnings
 
 # kport's importers warn that they run stateful layers stateless; the engine carries these kinds' states itself
@@ -29,9 +30,14 @@ def engine_runs_states():
 
 def is_stateful(op) -> bool:
     """Whether the engine carries this op's states across calls (a stateful SimpleRNN/LSTM/GRU)."""
+    return bool(getattr(op, "stateful", False)) and isinstance(op, _recurrent_base())
+
+
+@functools.lru_cache(maxsize=1)
+def _recurrent_base() -> type:
     from kport.ops.rnn_common import RecurrentOp
 
-    return isinstance(op, RecurrentOp) and bool(op.stateful)
+    return RecurrentOp
 
 
 def carrying_op(op):
