@@ -147,10 +147,10 @@ def theano_pooling(op, flavor: str, shapes: list, w: dict) -> list:
     r = len(op.pool_size)
     cf = op.data_format == "channels_first"
     spatial = list(in_shape[2:] if cf else in_shape[1:-1])
-    if any(n is None for n in spatial):
-        raise ExportError("Theano 'same' pooling needs known spatial sizes to place its windows",
-                          hint="give the model a fixed input size")
     channels = in_shape[1] if cf else in_shape[-1]
+    if any(n is None for n in spatial) or channels is None:
+        raise ExportError("Theano 'same' pooling needs known spatial sizes and channels to place its windows",
+                          hint="give the model a fixed input size")
     ends = op._end_pads(spatial)
     outs = [-(-n // s) for n, s in zip(spatial, op.strides)]
     b = _Steps()
@@ -176,8 +176,6 @@ def theano_pooling(op, flavor: str, shapes: list, w: dict) -> list:
             b.add("Reshape", {"target_shape": (*outs, channels)})
     if cf:
         b.add("Permute", {"dims": (r + 1, *range(1, r + 1))})
-    if not b.steps:
-        b.add(f"MaxPooling{r}D" if op.mode == "max" else f"AveragePooling{r}D", pool)
     return b.steps
 
 
