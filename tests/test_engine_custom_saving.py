@@ -201,3 +201,12 @@ def test_training_resumes_exactly_from_a_file_with_custom_layers(tmp_path):
     assert back.optimizer.iterations == model.optimizer.iterations
     np.testing.assert_allclose(back.train_on_batch(x, y), model.train_on_batch(x, y), rtol=1e-6)
     np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-6, atol=1e-7)
+
+
+def test_a_custom_class_without_custom_objects_asks_for_them(tmp_path):
+    import kport.keras as keras
+
+    model = keras.models.Sequential([keras.layers.Dense(3, input_shape=(4,)), _scale_class(keras)(name="scale")])
+    model.save(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match=r"Scale.*custom_objects"):
+        keras.models.load_model(tmp_path / "m.h5")

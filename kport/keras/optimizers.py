@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from kport.keras import backend as K
 
 
@@ -155,21 +157,33 @@ class Optimizer:
         return out
 
     def set_keras_weights(self, params: list, arrays: list) -> None:
-        """Restores `keras_weights` output (e.g. read from a model file)."""
+        """Restores `keras_weights` output (e.g. read from a model file); all of it or, on a mismatch, nothing.
+
+        Raises:
+            ValueError: the number of arrays or a slot's size does not fit the model's parameters.
+        """
         import torch
 
         arrays = list(arrays)
         expected = len(self._prefix) + len(self._slot_order) * len(params)
         if len(arrays) != expected:
             raise ValueError(f"{type(self).__name__} state has {len(arrays)} arrays, the model needs {expected}")
-        for name in self._prefix:
-            self._set_prefix_value(name, arrays.pop(0))
+        prefix, rest = arrays[:len(self._prefix)], arrays[len(self._prefix):]
+        staged = []  # (parameter, slot, tensor): checked before anything changes
         for slot in self._slot_order:
             for p, layout in params:
-                value = arrays.pop(0)
-                slots = self._slots.setdefault(id(p), self._make_slots(p))
-                if slot in slots:
-                    slots[slot] = torch.from_numpy(layout.to_torch(value).astype("float32")).reshape(p.shape).to(p.device)
+                value = np.asarray(rest.pop(0))
+                if slot not in self._make_slots(p):
+                    continue  # Keras keeps a placeholder (Adam's vhat without amsgrad)
+                value = layout.to_torch(value).astype("float32")
+                if value.size != p.numel():
+                    raise ValueError(f"{type(self).__name__} slot '{slot}' has {value.size} values, the parameter "
+                                     f"{tuple(p.shape)} needs {p.numel()}")
+                staged.append((p, slot, torch.from_numpy(value).reshape(p.shape).to(p.device)))
+        for name, value in zip(self._prefix, prefix):
+            self._set_prefix_value(name, value)
+        for p, slot, tensor in staged:
+            self._slots.setdefault(id(p), self._make_slots(p))[slot] = tensor
 
     def _prefix_value(self, name: str):
         return self.iterations if name == "iterations" else getattr(self, name)

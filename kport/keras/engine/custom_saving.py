@@ -92,16 +92,16 @@ def stored_model_config(path: str) -> dict | None:
 
 
 def needs_engine(config, custom_objects: dict) -> bool:
-    """Whether a model config names a class only the engine can build (custom objects, Lambda)."""
-    from kport.keras.layers import layer_classes
+    """Whether a model config names a class only the engine can build (custom objects, Lambda).
 
-    known = layer_classes()
+    Other unknown names go to kport's importers, which know every era's legacy class names.
+    """
     for entry in _layer_entries(config):
         name = entry.get("class_name")
         if name in MODEL_CLASSES:
             if needs_engine(entry, custom_objects):
                 return True
-        elif name in custom_objects or name == "Lambda" or (name not in known and name != "InputLayer"):
+        elif name in custom_objects or name == "Lambda":
             return True
     return False
 

@@ -78,8 +78,14 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     if stored is not None and custom_saving.needs_engine(stored, objects):
         model = custom_saving.load(str(filepath), stored, objects, safe_mode)
     else:
-        with stateful.engine_runs_states():
-            model = from_graph(kport.load(str(filepath)))
+        from kport.errors import UnsupportedLayerError
+
+        try:
+            with stateful.engine_runs_states():
+                model = from_graph(kport.load(str(filepath)))
+        except UnsupportedLayerError as err:
+            raise ValueError(f"{err}. If it is your own layer class, pass it to load_model: "
+                             "custom_objects={'ClassName': ClassName}") from err
     stateful.restore_fixed_batch(model, str(filepath))
     config = _stored_training_config(str(filepath)) if compile else None
     if config:
