@@ -4,7 +4,7 @@ The legacy fixtures (test_legacy_fixtures.py) check each kind against Theano's r
 through real Keras 3 and tf_keras. These cases reach what the fixtures do not: other ranks,
 data formats, window sizes and strides of Theano 'same' pooling, all-negative inputs (an edge
 copy must never lose to a zero), SReLU sharing an axis of unknown size, cosines near Keras 1's
-1e-7 floor. Real Keras loads each written file and must agree with the op's numpy reference
+1e-7 floor, Keras 1 BatchNormalization modes 1/2 at other ranks and axes. Real Keras loads each written file and must agree with the op's numpy reference
 (the oracle the fixtures hold to Theano); kport must read the file back to the same outputs.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import kport
 from kport.errors import ExportError
 from kport.exporters.keras.lowering import lower_for_keras
 from kport.ops.highway import Highway
+from kport.ops.keras1_batch_normalization import Keras1BatchNormalization
 from kport.ops.maxout_dense import MaxoutDense
 from kport.ops.merge import Merge
 from kport.ops.parametric_softplus import ParametricSoftplus
@@ -71,6 +72,12 @@ def _cos_near_floor():
     return Merge(mode="cos", dot_axes=(1, 1)), {}, [a.astype(np.float32), b.astype(np.float32)]
 
 
+def _batchnorm(mode, axis, shape, epsilon):
+    n = shape[axis]
+    w = {"gamma": _f32(n), "beta": _f32(n), "running_mean": _f32(n), "running_std": np.abs(_f32(n))}
+    return Keras1BatchNormalization(mode=mode, axis=axis, epsilon=epsilon), w, [_f32(*shape, scale=2.0, offset=1.0)]
+
+
 CASES = {
     "pool-max-2d-k2s1-cl": lambda: _pooling("max", 2, 2, 1, 5, False),
     "pool-max-2d-k4s3-cf": lambda: _pooling("max", 2, 4, 3, 7, True),
@@ -85,6 +92,9 @@ CASES = {
     "maxout-no-bias": _maxout_no_bias,
     "highway-hard-sigmoid": _highway_hard_sigmoid,
     "cos-near-floor": _cos_near_floor,
+    # mode 1: per sample over the last axis, / (std + eps); mode 2: statistics over the batch too
+    "bn-mode1-3d": lambda: _batchnorm(1, -1, (4, 3, 5), 1e-3),
+    "bn-mode2-4d-axis1": lambda: _batchnorm(2, 1, (3, 2, 4, 4), 1e-2),
 }
 
 

@@ -5,8 +5,8 @@ legacy environments). Every case runs on the numpy reference and on ONNX Runtime
 `.h5` file, from the double-encoded JSON + `save_weights` file, and from its pickles; each `.h5`
 also at opset 13, on torch and (slow) on the tf backend (a tf.keras file kport writes, run by
 real tf_keras), as saved and moved to channels_last, and (slow) as a Keras 3 `.keras` file real
-Keras 3 loads. Keras-1-only layers are written as constructions of built-in layers there; those
-with none (BatchNormalization modes 1/2, Merge 'cos') are refused by name.
+Keras 3 loads. Keras-1-only layers are written there as constructions of built-in layers
+(kport/exporters/keras/constructions_legacy.py); none is refused.
 """
 from __future__ import annotations
 
@@ -95,18 +95,7 @@ def run_torch(graph, inputs):
 def run_tf(graph, inputs):
     """kport writes a tf.keras .h5 and real tf_keras runs it (the `tf` backend)."""
     pytest.importorskip("tf_keras")
-    try:
-        return kport.run(graph, inputs, backend="tf")
-    except ExportError as err:
-        skip_keras_refusal(err)
-
-
-def skip_keras_refusal(err):
-    """Keras-1-only layers no Keras 2/3 class expresses exactly are refused by name: skip, saying which."""
-    assert err.layer, f"a refusal must name the layer: {err.message}"
-    if "cannot be written as a" in err.message or "has no exact" in err.message:
-        pytest.skip(f"no Keras 2/3 form: layer '{err.layer}': {err.message}")
-    raise err
+    return kport.run(graph, inputs, backend="tf")
 
 
 def run_backend(graph, inputs, backend):
@@ -232,10 +221,7 @@ def _keras3_outputs(graph, inputs, path):
     keras = pytest.importorskip("keras")
     from kport.exporters.keras.keras3_file import write_keras
 
-    try:
-        write_keras(graph, path)
-    except ExportError as err:
-        skip_keras_refusal(err)
+    write_keras(graph, path)
     model = keras.models.load_model(path, compile=False)
     out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
     return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
@@ -255,17 +241,3 @@ def test_keras3_file_reproduces_theano(folder, case, fname, weights, arch, layou
                    for y, t in zip(outputs, graph.outputs)]
     got = _keras3_outputs(graph, inputs, tmp_path / "model.keras")
     assert_close(got, outputs, f"{folder.name}/{fname} as Keras 3 .keras ({layout or 'as saved'})")
-
-
-@pytest.mark.parametrize("writer", ["write_h5", "write_keras"])
-def test_keras_writers_refuse_keras1_only_layers_by_name_and_leave_no_file(writer, tmp_path):
-    from kport.exporters.keras import keras3_file, legacy_h5_file
-
-    write = getattr(legacy_h5_file if writer == "write_h5" else keras3_file, writer)
-    # mode 1 divides by std + eps, which no built-in layer can (see constructions_legacy.py)
-    graph = _load(str(LEGACY / "keras122" / "batchnorm_mode1.h5"), None)
-    target = tmp_path / "out.model"
-    with pytest.raises(ExportError) as err:
-        write(graph, target)
-    assert err.value.layer == "batchnormalization_1" and "batchnorm_mode1.h5" in str(err.value)
-    assert not list(tmp_path.iterdir())

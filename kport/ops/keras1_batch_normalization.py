@@ -24,9 +24,6 @@ WEIGHTS = ("gamma", "beta", "running_mean", "running_std")
 class Keras1BatchNormalization(Op):
     kind = "Keras1BatchNormalization"
     keras_classes = ("Keras1BatchNormalization",)
-    no_hook = {"keras": "Keras 1 BatchNormalization mode 1 divides by sqrt(var + eps) + eps and mode 2 normalizes "
-                        "with the batch's own statistics at inference: no Keras 2/3 layer or construction of "
-                        "built-in layers computes either; export to ONNX or torch"}
 
     mode: int = 1
     axis: int = -1

@@ -8,10 +8,9 @@ The IR weights are only read: every step gets new float32 arrays.
 Per-position parameters (SReLU, ParametricSoftplus, Theano average pooling's divisor)
 use a per-channel affine map x * a + b (DepthwiseConv1D, kernel size 1: one multiply and
 one add per element) over the input reshaped to (batch, steps, M), M the positions
-the parameters differ over. Keras 1 BatchNormalization has none: mode 1 divides by
-sqrt(var + eps) + eps (built-in layers divide only by sqrt(sum + eps) forms) and mode 2
-uses the batch's own statistics at inference (no built-in layer does); its op keeps
-`no_hook['keras']`.
+the parameters differ over. Keras 1 BatchNormalization modes 1/2 divide by statistics no
+layer computes at inference (std + eps; the batch's own): they are TF operations, which
+tf.keras records as TFOpLambda layers and Keras 3 as `keras.ops` operations.
 """
 from __future__ import annotations
 
@@ -89,12 +88,12 @@ def _flat(param: np.ndarray, in_shape: tuple, k: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(param, np.float32)[(0,) * k], dims[k:]).reshape(-1)
 
 
-def _per_position(in_shape: tuple, params: dict, kind: str, body) -> list:
-    """Reshape to (batch, steps, M), `body(steps, flat input, flat params)`, Reshape back."""
+def _per_position(in_shape: tuple, params: dict, kind: str, body, b: _Steps | None = None, source=X) -> list:
+    """Reshape `source` to (batch, steps, M), `body(steps, flat input, flat params)`, Reshape back."""
     k = _positions(in_shape, next(iter(params.values())), kind)
     m = int(np.prod(in_shape[1 + k:], dtype=np.int64))
-    b = _Steps()
-    flat = b.add("Reshape", {"target_shape": (-1, m)})
+    b = b or _Steps()
+    flat = b.add("Reshape", {"target_shape": (-1, m)}, inputs=(source,))
     body(b, flat, {name: _flat(p, in_shape, k) for name, p in params.items()})
     b.add("Reshape", {"target_shape": tuple(-1 if d is None else d for d in in_shape[1:])})
     return b.steps
@@ -207,6 +206,38 @@ def _average_scale(op, spatial: list[int], outs: list[int]) -> np.ndarray:
     return scale.astype(np.float32)
 
 
+def keras1_batch_normalization(op, flavor: str, shapes: list, w: dict) -> list:
+    """Keras 1 BatchNormalization mode 1 / 2 with the statistics of the data itself, as TF operations.
+
+    mode 1: over the last axis of each sample, (x - m) / (sqrt(var + eps) + eps); mode 2: over
+    every axis but `axis`, batch included, (x - m) / sqrt(var + eps). No layer divides by a
+    computed std + eps or reduces over the batch at inference, so the statistics are
+    reduce_mean / subtract / sqrt / truediv operations (tf.keras TFOpLambda, Keras 3 ops);
+    gamma and beta are a per-position affine map.
+    """
+    shape = shapes[0]
+    rank = len(shape)
+    axis = op.axis % rank
+    axes = (rank - 1,) if op.mode == 1 else tuple(a for a in range(rank) if a != axis)
+    mean = {"function": "math.reduce_mean", "axis": axes if len(axes) > 1 else axes[0], "keepdims": True}
+    b = _Steps()
+    m = b.add("TFReduce", mean, inputs=(X,))
+    d = b.add("TFBinary", {"function": "math.subtract"}, inputs=(X, m))
+    var = b.add("TFReduce", mean, inputs=(b.add("TFBinary", {"function": "math.multiply"}, inputs=(d, d)),))
+    shifted = b.add("TFBinary", {"function": "math.add", "y": float(op.epsilon)}, inputs=(var,))
+    std = b.add("TFUnary", {"function": "math.sqrt"}, inputs=(shifted,))
+    if op.mode == 1:
+        std = b.add("TFBinary", {"function": "math.add", "y": float(op.epsilon)}, inputs=(std,))
+    normed = b.add("TFBinary", {"function": "math.truediv"}, inputs=(d, std))
+    along = [shape[axis] if a == axis else 1 for a in range(1, rank)]
+    params = {name: np.reshape(w[name], along) for name in ("gamma", "beta")}
+
+    def body(b: _Steps, x: int, p: dict) -> None:
+        b.affine(x, p["gamma"], p["beta"])
+
+    return _per_position(shape, params, "BatchNormalization", body, b, normed)
+
+
 def merge_cos(op, flavor: str, shapes: list, w: dict) -> list | None:
     """Keras 1 cos of two (batch, n): <a,b> / max(|a||b|, 1e-7), shaped (batch, 1, 1) as Theano gave it.
 
@@ -239,7 +270,8 @@ def merge_cos(op, flavor: str, shapes: list, w: dict) -> list | None:
 
 
 LEGACY = {"Highway": highway, "MaxoutDense": maxout_dense, "SReLU": srelu,
-          "ParametricSoftplus": parametric_softplus, "TheanoPooling": theano_pooling, "Merge": merge_cos}
+          "ParametricSoftplus": parametric_softplus, "TheanoPooling": theano_pooling, "Merge": merge_cos,
+          "Keras1BatchNormalization": keras1_batch_normalization}
 
 
 def legacy_construction(op):
