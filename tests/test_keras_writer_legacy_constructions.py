@@ -92,6 +92,7 @@ CASES = {
     "maxout-no-bias": _maxout_no_bias,
     "highway-hard-sigmoid": _highway_hard_sigmoid,
     "cos-near-floor": _cos_near_floor,
+    "cos-unknown-n": _cos_near_floor,
     # mode 1: per sample over the last axis, / (std + eps); mode 2: statistics over the batch too
     "bn-mode1-3d": lambda: _batchnorm(1, -1, (4, 3, 5), 1e-3),
     "bn-mode2-4d-axis1": lambda: _batchnorm(2, 1, (3, 2, 4, 4), 1e-2),
@@ -103,6 +104,8 @@ def _graph(case):
     shapes = [(None, *x.shape[1:]) for x in xs]
     if case == "srelu-unknown-steps":
         shapes = [(None, None, 4)]
+    if case == "cos-unknown-n":
+        shapes = [(None, None), (None, None)]
     graph = single_layer_graph(op, shapes, w, name="legacy")
     graph.source.path = f"{case}.h5"
     return graph, xs

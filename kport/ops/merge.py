@@ -49,7 +49,7 @@ class Merge(Op):
     def keras_config(self, flavor: str = "keras3") -> dict:
         if self.mode == "cos":  # two (batch, n) inputs are a construction (exporters/keras/constructions_legacy.py)
             raise ExportError(f"Merge mode 'cos' has no exact {flavor} form here: kport writes it only for two "
-                              "(batch, n) inputs of known n", hint="export to ONNX or torch")
+                              "(batch, n) inputs", hint="export to ONNX or torch")
         if self.mode == "concat":
             return {"axis": self.concat_axis}
         if self.mode == "dot":  # Keras 1 batch_dot axes count the batch axis, as Dot's do

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from kport.errors import ExportError
+from kport.ops.merge import KERAS1_EPSILON
 
 X = "x"
 
@@ -239,32 +240,23 @@ def keras1_batch_normalization(op, flavor: str, shapes: list, w: dict) -> list:
 
 
 def merge_cos(op, flavor: str, shapes: list, w: dict) -> list | None:
-    """Keras 1 cos of two (batch, n): <a,b> / max(|a||b|, 1e-7), shaped (batch, 1, 1) as Theano gave it.
+    """Keras 1 cos of two (batch, n): <a,b> / max(sqrt(<a,a><b,b>), 1e-7), shaped (batch, 1, 1) as Theano gave it.
 
-    Dot(normalize=True) floors each norm on its own, so instead one row is normalized whose
-    norm is |a||b| (Lagrange's identity: |a|^2|b|^2 = <a,b>^2 + 1/2 sum_ij (a_i b_j - a_j b_i)^2):
-    row = s [<a,b>, (a b^T - b a^T) / sqrt(2)], and Dot(normalize=True) with the unit vector e0
-    picks its first entry over max(norm, floor). s puts the reading Keras's floor (Keras 3:
-    norm 1e-7; tf.keras: sum of squares 1e-12) at Keras 1's 1e-7. Other modes and shapes: None.
+    Dot(normalize=True) floors each norm on its own, elsewhere than Keras 1, so the formula is
+    spelled as Keras 1 computed it: three Dot layers, then multiply / sqrt / maximum / truediv
+    TF operations. Other modes and input ranks: None (modes have layers; other ranks a refusal).
     """
-    if op.mode != "cos" or any(len(shape) != 2 or shape[1] is None for shape in shapes):
+    if op.mode != "cos" or any(len(shape) != 2 for shape in shapes):
         return None
-    n = shapes[0][1]
-    s, floor = (1.0, 1e-14) if flavor == "keras3" else (10.0, 1e-12)
     b = _Steps()
-    num = b.add("Dot", {"axes": (1, 1)}, inputs=(X, "x1"))
-    column = b.add("Reshape", {"target_shape": (n, 1)}, inputs=(X,))
-    row = b.add("Reshape", {"target_shape": (1, n)}, inputs=("x1",))
-    outer = b.add("Dot", {"axes": (2, 1)}, inputs=(column, row))  # a_i b_j
-    wedge = b.add("Subtract", inputs=(outer, b.add("Permute", {"dims": (2, 1)}, inputs=(outer,))))
-    flat = b.add("Reshape", {"target_shape": (n * n,)}, inputs=(wedge,))
-    half = b.add("Rescaling", {"scale": s / np.sqrt(2.0)}, inputs=(flat,))
-    scaled = num if s == 1 else b.add("Rescaling", {"scale": s}, inputs=(num,))
-    joined = b.add("Concatenate", {"axis": -1}, inputs=(scaled, half))
-    unit = np.zeros(1 + n * n, np.float32)
-    unit[0] = 1
-    e0 = b.add("Dense", {"units": 1 + n * n}, {"kernel": np.zeros((1, 1 + n * n)), "bias": unit}, (num,))
-    b.add("Dot", {"axes": (1, 1), "normalize": True, "norm_floor": floor}, inputs=(joined, e0))
+    dot = {"axes": (1, 1)}
+    num = b.add("Dot", dot, inputs=(X, "x1"))
+    aa = b.add("Dot", dot, inputs=(X, X))
+    bb = b.add("Dot", dot, inputs=("x1", "x1"))
+    norms = b.add("TFUnary", {"function": "math.sqrt"}, inputs=(b.add("TFBinary", {"function": "math.multiply"},
+                                                                     inputs=(aa, bb)),))
+    floor = b.add("TFBinary", {"function": "math.maximum", "y": KERAS1_EPSILON}, inputs=(norms,))
+    b.add("TFBinary", {"function": "math.truediv"}, inputs=(num, floor))
     b.add("Reshape", {"target_shape": (1, 1)})
     return b.steps
 
