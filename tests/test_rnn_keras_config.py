@@ -113,3 +113,40 @@ def test_keras3_writer_refuses_what_keras3_would_compute_differently(name, match
 
     with pytest.raises(ExportError, match=match):
         write_keras_target(kport.load(RNN / f"{name}.h5"), tmp_path / "model.keras")
+
+
+@pytest.mark.slow
+def test_rnn_over_different_cells_imports_and_writes_back(tmp_path):
+    """A stack of different cells: a `.keras` file keeps them under `cell/cells/<class>[_n]`, which is
+    not alphabetical order (gru_cell sorts before lstm_cell); kport binds them in the cells' order."""
+    keras = pytest.importorskip("keras")
+    from kport.exporters.keras.targets import run_keras_file, write_keras_target
+
+    cells = [keras.layers.LSTMCell(4), keras.layers.GRUCell(3), keras.layers.LSTMCell(2)]
+    inp = keras.Input((5, 3))
+    model = keras.Model(inp, keras.layers.RNN(cells, return_sequences=True)(inp))
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    for ext in ("keras", "h5"):
+        model.save(tmp_path / f"model.{ext}")
+        graph = kport.load(tmp_path / f"model.{ext}")
+        feeds = {graph.inputs[0].name: x}
+        np.testing.assert_allclose(kport.run(graph, feeds)[0], expected, atol=1e-5, rtol=1e-4)
+        written = tmp_path / f"written_from_{ext}.keras"
+        write_keras_target(graph, written)
+        np.testing.assert_allclose(run_keras_file(written, feeds, graph.outputs)[0], expected, atol=1e-5, rtol=1e-4)
+        np.testing.assert_allclose(kport.run(kport.load(written), feeds)[0], expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_tf_keras_rnn_over_different_cells_imports(tmp_path):
+    keras = pytest.importorskip("tf_keras")
+
+    inp = keras.Input((5, 3))
+    model = keras.Model(inp, keras.layers.RNN([keras.layers.LSTMCell(4), keras.layers.GRUCell(3)])(inp))
+    x = np.random.default_rng(1).normal(size=(2, 5, 3)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    for ext in ("h5", "keras"):
+        model.save(tmp_path / f"model.{ext}")
+        graph = kport.load(tmp_path / f"model.{ext}")
+        np.testing.assert_allclose(kport.run(graph, {graph.inputs[0].name: x})[0], expected, atol=1e-5, rtol=1e-4)

@@ -202,7 +202,7 @@ def _bind_vars(graph: Graph, model: dict, store: VarsStore) -> None:
             continue
         # a stored name beats the computed object name (containers renamed or reordered)
         obj = by_name.get((container, kpath[-1]), obj)
-        items = _layer_items(store, obj, below.get(obj, []), claimed)
+        items = _layer_items(store, obj, below.get(obj, []), claimed, _declared_subpaths(layer.op))
         keras_config.assign_layer_weights(graph, layer, items)
     extra = [o for o, arrays in store.objects.items() if arrays and o not in claimed
              and (o.startswith("layers") or o == "")]
@@ -221,11 +221,27 @@ def _descendants(store: VarsStore) -> dict[str, list[str]]:
     return below
 
 
-def _layer_items(store: VarsStore, obj: str, below: list[str], claimed: set[str]) -> list[tuple[str, np.ndarray]]:
-    """A layer's arrays: its own `vars`, then its sub-objects' (not nested models' layers) in Keras order."""
+def _declared_subpaths(op) -> list[str]:
+    """The sub-object paths an op's `keras3_vars` lists, in its weight order ([] when it has none).
+
+    Only the keys are used: they follow the op's structure (an RNN's cells), not the arrays."""
+    hook = getattr(op, "keras3_vars", None)
+    return list(hook({})) if hook is not None else []
+
+
+def _layer_items(store: VarsStore, obj: str, below: list[str], claimed: set[str],
+                 declared: list[str] = ()) -> list[tuple[str, np.ndarray]]:
+    """A layer's arrays: its own `vars`, then its sub-objects' (not nested models' layers) in Keras order.
+
+    Sub-objects the op declares (`declared`) come in that order: a stack of different cells
+    (`cell/cells/lstm_cell`, `cell/cells/gru_cell`) is not in alphabetical order."""
     own = [obj] if obj in store.objects else []
     children = [o for o in below if "/layers/" not in o[len(obj):]]
-    children.sort(key=lambda o: (_child_rank(o[len(obj) + 1:]), o))
+
+    def declared_rank(rel: str) -> int:
+        return next((i for i, p in enumerate(declared) if rel == p or rel.startswith(p + "/")), len(declared))
+
+    children.sort(key=lambda o: (declared_rank(o[len(obj) + 1:]), _child_rank(o[len(obj) + 1:]), o))
     items = []
     for o in own + children:
         claimed.add(o)
