@@ -192,3 +192,61 @@ def test_negative_theta_is_refused_for_keras3(tmp_path):
     with pytest.raises(ExportError, match="negative threshold"):
         _write(graph, "keras3", tmp_path / "model.keras")
     assert not (tmp_path / "model.keras").exists()
+
+
+def _wrapped_recurrent(kind: str, **attrs):
+    """A recurrent layer inside Bidirectional or RNN (a stack), whose activations act inside the cell."""
+    inner = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
+    if kind == "RNN":
+        return RNN(cells=(LSTM(units=2, **attrs), GRU(units=3)))
+    return Bidirectional(forward=inner[kind](units=2, **attrs), backward=inner[kind](units=2, go_backwards=True,
+                                                                                    **attrs))
+
+
+@pytest.mark.parametrize("kind,attrs", [("LSTM", {"activation": "hard_silu"}),
+                                        ("GRU", {"recurrent_activation": "log_softmax"}),
+                                        ("SimpleRNN", {"activation": "hard_tanh"}),
+                                        ("RNN", {"activation": "log_softmax"})])
+def test_wrapped_recurrent_activation_tf_keras_lacks_is_refused(kind, attrs, tmp_path):
+    # a nested config's activation goes through the same check as a top-level one: no construction can
+    # replace an activation that acts inside the recurrence, so the writer refuses, naming the wrapper
+    op = _wrapped_recurrent(kind, **attrs)
+    weights = {k: np.zeros(s, np.float32) for k, s in op.weight_shapes([(None, STEPS, FEATURES)]).items()}
+    graph = single_layer_graph(op, [(None, STEPS, FEATURES)], weights, name="wrapped")
+    with pytest.raises(ExportError, match=r"wrapped.*has no exact tf.keras spelling"):
+        _write(graph, "tf.keras", tmp_path / "model.h5")
+    assert not (tmp_path / "model.h5").exists()
+
+
+@pytest.mark.slow
+def test_keras3_wrapped_activations_convert_to_h5_or_refuse(tmp_path):
+    """`kport convert --to h5` of Keras 3 models with Keras-3-only activations inside wrappers: a file
+    tf_keras loads with Keras's outputs (TimeDistributed: the construction follows the wrapper) or a
+    clear refusal and no file (a recurrent layer's activation inside Bidirectional / RNN)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    tf_keras = pytest.importorskip("tf_keras")
+    layers = keras.layers
+    x = np.random.default_rng(7).normal(size=(2, STEPS, FEATURES)).astype(np.float32) * 3
+    written = {"log_softmax": lambda t: layers.TimeDistributed(layers.Dense(4, activation="log_softmax"))(t),
+               "hard_silu": lambda t: layers.TimeDistributed(layers.Dense(4, activation="hard_silu"))(t)}
+    refused = {"bidirectional": lambda t: layers.Bidirectional(layers.LSTM(2, activation="hard_silu"))(t),
+               "rnn": lambda t: layers.RNN([layers.GRUCell(2, recurrent_activation="log_softmax")])(t)}
+    for name, build in {**written, **refused}.items():
+        inp = keras.Input((STEPS, FEATURES))
+        model = keras.Model(inp, build(inp))
+        src, dst = tmp_path / f"{name}.keras", tmp_path / f"{name}.h5"
+        model.save(src)
+        res = subprocess.run([sys.executable, "-m", "kport.cli.main", "convert", str(src), "--to", "h5"],
+                             capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        if name in refused:
+            assert res.returncode != 0 and "has no exact tf.keras spelling" in res.stderr, res.stderr
+            assert "Traceback" not in res.stderr and model.layers[-1].name in res.stderr, res.stderr
+            assert not dst.exists()
+            continue
+        assert res.returncode == 0 and "PASS" in res.stdout, res.stderr
+        got = tf_keras.models.load_model(str(dst), compile=False)(x, training=False)
+        _check([np.asarray(got)], [model.predict(x, verbose=0)], f"{name} written by kport, run by tf_keras")

@@ -439,3 +439,34 @@ def test_mask_passes_these_layers_in_keras3_only(kind, config):
         add_implicit_masks(g, ctx)
         gap = next(n for n in g.nodes if n.layer == "gap")
         assert ("tensor:mask" in gap.call) == keeps, producer
+
+
+@pytest.mark.slow
+def test_glu_activation_halves_the_declared_last_axis(tmp_path):
+    """glu as a layer's `activation` halves the last axis: the declared shapes (and the ONNX file's outputs)
+    must say so, and every runtime must compute Keras's result. (Keras 3 itself declares the
+    pre-activation size, so the model keeps the glu layers as outputs.)"""
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("torch")
+    import kport
+    from kport.exporters.onnx.export import export_onnx
+
+    inp = keras.Input((6, 4))
+    outs = [keras.layers.Dense(10, activation="glu")(inp),
+            keras.layers.Conv1D(8, 3, padding="same", activation="glu")(inp),
+            keras.layers.Conv1D(8, 3, data_format="channels_first", activation="glu")(inp)]  # its last axis is time
+    model = keras.Model(inp, outs)
+    x = np.random.default_rng(0).normal(size=(2, 6, 4)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    model.save(tmp_path / "glu.keras")
+    graph = kport.load(tmp_path / "glu.keras")
+    assert [graph.tensors[t].shape for t in graph.outputs] == [(None, 6, 5), (None, 6, 4), (None, 8, 1)]
+    onnx_outs = export_onnx(graph).graph.output
+    assert [[d.dim_value for d in o.type.tensor_type.shape.dim[1:]] for o in onnx_outs] == [[6, 5], [6, 4], [8, 1]]
+    for backend in ("numpy", "onnxruntime", "torch"):
+        got = kport.run(graph, {graph.inputs[0].name: x}, backend=backend)
+        for a, b in zip(got, expected):
+            assert_close(np.asarray(a), b, f"{backend} glu")
+    with pytest.raises(ShapeError, match="odd"):
+        op_for_keras_class("Dense").from_keras({"units": 5, "activation": "glu"}, ImportContext()).output_shapes([(None, 3)])

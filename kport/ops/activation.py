@@ -19,10 +19,7 @@ class Activation(Op):
         return cls(activation=activation_fns.canonical(config.get("activation"), ctx.keras_major))
 
     def output_shapes(self, in_shapes):
-        shape = tuple(in_shapes[0])
-        if self.activation == "glu":  # glu halves the last axis
-            shape = shape[:-1] + (None if shape[-1] is None else shape[-1] // 2,)
-        return [shape]
+        return [tuple(in_shapes[0])]  # the Op base applies the activation's shape (glu halves the last axis)
 
     def reference(self, xs, w):
         return [activation_fns.apply(self.activation, xs[0])]

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kport.errors import UnsupportedLayerError
+from kport.errors import ExportError, ShapeError, UnsupportedLayerError
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 
@@ -119,6 +119,47 @@ def canonical(name: Any, keras_major: int = 2) -> str:
 def keras_name(name: str) -> str:
     """Returns the Keras 3 spelling of a canonical activation (writers use it)."""
     return {"hard_sigmoid_v3": "hard_sigmoid", "gelu_tanh": "gelu"}.get(name, name)
+
+
+# canonical activations each Keras writer flavor cannot spell (they mean something else there, or do not
+# exist); exporters/keras/lowering.py writes most as exact constructions first, what still arrives is refused
+KERAS_UNSPELLABLE = {"keras3": {"hard_sigmoid"},
+                     "tf.keras": {"hard_sigmoid_v3", "hard_silu", "log_softmax", "celu", "glu", "hard_shrink",
+                                  "soft_shrink", "squareplus", "sparse_plus", "sparse_sigmoid", "sparsemax",
+                                  "tanh_shrink", "log_sigmoid", "hard_tanh", "gelu_tanh"}}
+
+
+def keras_spelling(name: str, flavor: str) -> str:
+    """The spelling of a canonical activation in a `flavor` ('keras3' | 'tf.keras') layer config.
+
+    Every activation a Keras writer spells comes here, nested layers' too, so none is written that
+    the target Keras would misread or not know.
+
+    Raises:
+        ExportError: `flavor` has no exact spelling (the caller names the layer).
+    """
+    if name in KERAS_UNSPELLABLE[flavor]:
+        other = "a Keras 3 file (--to keras)" if flavor == "tf.keras" else "a tf.keras file (--to h5)"
+        raise ExportError(f"activation '{name}' has no exact {flavor} spelling",
+                          hint=f"write {other}, ONNX or PyTorch")
+    if flavor == "tf.keras":
+        return {"silu": "swish"}.get(name, name)
+    return keras_name(name)
+
+
+def output_shape(name: str, shape: tuple) -> tuple:
+    """The shape an activation gives a tensor of `shape`: glu halves the last axis, the rest keep it.
+
+    Raises:
+        ShapeError: glu over an odd last axis (Keras cannot split it in two either).
+    """
+    if name != "glu":
+        return tuple(shape)
+    size = shape[-1]
+    if size is not None and size % 2:
+        raise ShapeError(f"glu halves the last axis, whose size {size} is odd",
+                         hint="give the layer an even number of units/filters on its last axis")
+    return tuple(shape[:-1]) + (None if size is None else size // 2,)
 
 
 def apply(name: str, x: np.ndarray, **params) -> np.ndarray:

@@ -9,6 +9,7 @@ listed in `no_hook` with the reason, so the support table can say why.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -51,6 +52,17 @@ class Op:
     no_hook: ClassVar[dict[str, str]] = {}
     # weights Keras keeps out of training (moving statistics and the like)
     non_trainable_weights: ClassVar[tuple[str, ...]] = ()
+    # whether an `activation` field acts last, on the output (Dense, convolutions, Activation); recurrent
+    # layers and Highway apply theirs inside and say False. See `__init_subclass__`.
+    activation_on_output: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs):
+        # every output-shape rule gets the activation's effect (glu halves the last axis) here, once,
+        # so no op can forget it
+        super().__init_subclass__(**kwargs)
+        rule = cls.__dict__.get("output_shapes")
+        if rule is not None:
+            cls.output_shapes = _with_activation_shape(rule)
 
     # ---- construction -------------------------------------------------
     @classmethod
@@ -85,7 +97,9 @@ class Op:
         return {}
 
     def output_shapes(self, in_shapes: list["Shape"]) -> list["Shape"]:
-        """Returns the output shapes for the given input shapes (None = unknown)."""
+        """Returns the output shapes for the given input shapes (None = unknown).
+
+        Subclasses give the shape before an `activation` field; the base applies its effect."""
         return [in_shapes[0]]
 
     # ---- semantics -------------------------------------------------------
@@ -101,6 +115,25 @@ class Op:
         override it; the default ignores it.
         """
         return self.reference(xs, w)
+
+
+def _with_activation_shape(rule):
+    """Wraps an op's output-shape rule so the first output has the shape after its `activation`."""
+    @functools.wraps(rule)
+    def output_shapes(self, in_shapes):
+        shapes = rule(self, in_shapes)
+        activation = getattr(self, "activation", None)
+        # only the rule the instance's class resolves to applies it (a super() call does not twice)
+        if activation is None or not self.activation_on_output or type(self).output_shapes is not output_shapes:
+            return shapes
+        from kport.ops import activation_fns
+
+        return [activation_fns.output_shape(activation, shapes[0])] + list(shapes[1:])
+
+    return output_shapes
+
+
+Op.output_shapes = _with_activation_shape(Op.__dict__["output_shapes"])  # the default rule too
 
 
 def _coerce(value: Any, default: Any) -> Any:

@@ -28,6 +28,7 @@ class ConvLSTMBase(Op):
     rank: ClassVar[int] = 2
     n_states: ClassVar[int] = 2
     accepts_mask: ClassVar[bool] = True
+    activation_on_output: ClassVar[bool] = False  # it acts inside the cell
 
     filters: int = 1
     kernel_size: tuple = (1,)

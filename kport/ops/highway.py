@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from kport.ops.base import ImportContext, Op, require_rank
 class Highway(Op):
     kind = "Highway"
     keras_classes = ("Highway",)
+    activation_on_output: ClassVar[bool] = False  # the output mixes it with the input
 
     activation: str = "linear"
     use_bias: bool = True

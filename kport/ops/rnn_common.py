@@ -88,6 +88,7 @@ class RecurrentOp(Op):
     n_states: ClassVar[int] = 1
     # takes the mask Keras propagates (the importer adds it as the 'tensor:mask' input)
     accepts_mask: ClassVar[bool] = True
+    activation_on_output: ClassVar[bool] = False  # it acts inside the cell
 
     units: int = 1
     activation: str = "tanh"
@@ -255,14 +256,10 @@ def spell_activation(name: str, flavor: str) -> str:
     """The Keras spelling of a canonical activation inside a nested layer config.
 
     Raises:
-        ExportError: the target Keras reads that name with another meaning (hard_sigmoid).
+        ExportError: the target Keras would misread or not know the name (the same check as top-level
+            activations, `activation_fns.keras_spelling`); the writer adds the layer.
     """
-    if (name == "hard_sigmoid" and flavor == "keras3") or (name == "hard_sigmoid_v3" and flavor != "keras3"):
-        raise ExportError(f"activation '{name}' has no exact {flavor} spelling",
-                          hint="write the other Keras format (--to keras / --to h5)")
-    if flavor != "keras3":
-        return {"silu": "swish"}.get(name, name)
-    return activation_fns.keras_name(name)
+    return activation_fns.keras_spelling(name, "keras3" if flavor == "keras3" else "tf.keras")
 
 
 def nested_layer_spec(op: Op, flavor: str, name: str, class_name: str | None = None,

@@ -14,11 +14,17 @@ def layer_class_and_config(layer: Layer, graph: Graph, flavor: str = "keras3") -
     """Returns (Keras class name, layer config) for one IR layer in Keras 3 or tf.keras spelling.
 
     Ops may refine their config with `keras_config()`; activation names are
-    turned back into Keras spellings here. A semantic Keras 3 cannot express
-    (Keras 1/2 `hard_sigmoid`) is refused: the caller lowers it first.
+    turned back into Keras spellings here (nested layers' by the same table). An
+    activation the flavor would misread or lacks (Keras 1/2 `hard_sigmoid` for
+    Keras 3, `hard_silu` for tf.keras) is refused, naming the layer: the caller lowers
+    what it can first.
     """
     op = layer.op
-    cfg = op.keras_config(flavor)
+    try:
+        cfg = op.keras_config(flavor)
+    except ExportError as err:  # a nested layer's refusal (an activation inside Bidirectional): name ours
+        raise ExportError(err.message, path=err.path or graph.source.path, layer=err.layer or layer.name,
+                          hint=err.hint) from None
     for key in ACTIVATION_KEYS:
         if key in cfg:
             cfg[key] = activation_name(cfg[key], flavor, graph, layer)
@@ -32,22 +38,16 @@ def layer_class_and_config(layer: Layer, graph: Graph, flavor: str = "keras3") -
     return class_name, base
 
 
-# canonical activations each flavor cannot spell (they mean something else there, or do not exist);
-# lowering.py writes most as exact constructions first, so what still arrives here is refused
-_UNSPELLABLE = {"keras3": {"hard_sigmoid"}, "tf.keras": {"hard_sigmoid_v3", "hard_silu", "log_softmax", "celu",
-                                                       "glu", "hard_shrink", "soft_shrink", "squareplus",
-                                                       "sparse_plus", "sparse_sigmoid", "sparsemax",
-                                                       "tanh_shrink", "log_sigmoid", "hard_tanh", "gelu_tanh"}}
-
-
 def activation_name(name: str, flavor: str, graph: Graph, layer: Layer) -> str:
-    """The Keras spelling of a canonical activation, refusing ones the flavor would misread."""
-    if name in _UNSPELLABLE[flavor]:
-        raise ExportError(f"activation '{name}' has no exact {flavor} spelling", path=graph.source.path,
-                          layer=layer.name, hint="write the other Keras format (--to keras / --to h5)")
-    if flavor == "tf.keras":
-        return {"silu": "swish"}.get(name, name)
-    return activation_fns.keras_name(name)
+    """The Keras spelling of a canonical activation, refusing ones the flavor would misread or lack.
+
+    The table (`activation_fns.KERAS_UNSPELLABLE`) is shared with nested layers' configs
+    (`rnn_common.spell_activation`); lowering.py writes most of it as exact constructions first.
+    """
+    try:
+        return activation_fns.keras_spelling(name, flavor)
+    except ExportError as err:
+        raise ExportError(err.message, path=graph.source.path, layer=layer.name, hint=err.hint) from None
 
 
 def _dtype_policy(name: str) -> dict:
