@@ -117,6 +117,28 @@ def test_traced_lambda_converts_to_keras3_and_real_keras_agrees(tmp_path, produc
     _check([np.asarray(g) for g in (got if isinstance(got, list) else [got])], ys, f"{producer}/{case} Keras 3 reload")
 
 
+@pytest.mark.parametrize("case", ["masked_input_unchanged", "masked_input_new_tensor"])
+def test_tf_keras_file_keeps_whether_a_traced_lambda_passes_the_mask(tmp_path, case):
+    # a Lambda returning its input keeps the mask in tf.keras, but tf.keras's Identity drops it: the
+    # written file must say Activation('linear') there (kport reads both back Keras's way)
+    from kport.exporters.keras.legacy_h5_file import write_h5
+
+    graph, xs, ys = _load("tf_keras", case, trust_lambda=True)
+    write_h5(graph, tmp_path / "m.h5")
+    _check(kport.run(kport.load(str(tmp_path / "m.h5")), xs), ys, f"tf_keras/{case} written .h5 read back")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["masked_input_unchanged", "masked_input_new_tensor"])
+def test_traced_masked_lambda_converts_to_tf_keras_h5_and_tf_keras_agrees(tmp_path, case):
+    tf_keras = pytest.importorskip("tf_keras")
+    graph, xs, ys = _load("tf_keras", case, trust_lambda=True)
+    dst = tmp_path / f"{case}.h5"
+    kport.convert(graph, str(dst), to="h5")
+    model = tf_keras.models.load_model(str(dst), compile=False)
+    _check([np.asarray(model(xs[0], training=False))], ys, f"tf_keras/{case} tf_keras reload")
+
+
 @pytest.mark.filterwarnings("ignore::kport.importers.lambda_trace.LambdaTrustWarning")
 def test_cli_refuses_without_flag_and_converts_with_it(tmp_path):
     pytest.importorskip("onnxruntime")  # the conversion proves itself on onnxruntime

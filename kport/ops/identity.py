@@ -19,6 +19,17 @@ class Identity(Op):
         op.propagates_mask = ctx.flavor == "keras3"
         return op
 
+    def keras_node(self, flavor: str, refs: list, node) -> dict | None:
+        """tf.keras's Identity drops an incoming mask: where this one passes it on (a Keras 3 Identity, a
+        tf.keras Lambda returning its input), the tf.keras writer spells Activation('linear'), the same
+        identity, which tf.keras passes masks through. None: the plain entry."""
+        if flavor == "keras3" or not getattr(self, "propagates_mask", False):
+            return None
+        from kport.ops.rnn_common import keras_call_node
+
+        return {**keras_call_node(flavor, refs, node, [0], {}), "class_name": "Activation",
+                "config": {"trainable": False, "dtype": "float32", "activation": "linear"}}
+
     def reference(self, xs, w):
         return [xs[0]]
 
