@@ -71,7 +71,10 @@ def graph_difference(g1, g2, *, compare_source: bool = True) -> str | None:
                  or first_difference(layer.op, other.op, f"layers[{name}].attributes")
                  or first_difference(layer.weights, other.weights, f"layers[{name}].weights")
                  or first_difference(layer.trainable, other.trainable, f"layers[{name}].trainable")
-                 or first_difference(layer.scope, other.scope, f"layers[{name}].scope"))
+                 or first_difference(layer.scope, other.scope, f"layers[{name}].scope")
+                 # set on the instance by importers (not an attribute), read by the Keras writers
+                 or first_difference(vars(layer.op).get("propagates_mask"), vars(other.op).get("propagates_mask"),
+                                     f"layers[{name}].propagates_mask"))
         if found:
             return found
     return None

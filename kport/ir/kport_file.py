@@ -1,7 +1,8 @@
 """The `.kport` file: a zip holding a readable graph document and safetensors weights.
 
 `kport.json` is the graph (format version, layers with their op kind and typed
-attributes, nodes, inputs, outputs, tensor specs, source). `weights.safetensors`
+attributes, whether a layer passes an incoming Keras mask on where the writing
+Keras decided it, nodes, inputs, outputs, tensor specs, source). `weights.safetensors`
 holds every array bit-exactly; nothing is pickled. Saving then loading gives
 the same graph and the same weight bytes.
 """
@@ -16,7 +17,10 @@ import numpy as np
 from kport.errors import FormatError
 from kport.ir.graph import Graph, Layer, Node, SourceInfo, TensorSpec
 
-FORMAT_VERSION = 1
+# 2: a layer entry may carry "propagates_mask" (whether the layer passes an incoming Keras mask on, where
+# that depends on the Keras that wrote the file: Identity, Rescaling, Normalization, a Lambda's layers).
+# Format 1 files load as before (the flag unset); a format-1 reader would drop it silently, hence the bump.
+FORMAT_VERSION = 2
 DOC = "kport.json"
 WEIGHTS = "weights.safetensors"
 
@@ -79,9 +83,13 @@ def to_document(graph: Graph) -> tuple[dict, dict[str, np.ndarray]]:
             key = f"{layer.name}/{wname}"
             arrays[key] = np.require(arr, requirements="C")  # ascontiguousarray would make 0-d arrays 1-d
             keys[wname] = key
-        layers.append({"name": layer.name, "kind": layer.op.kind,
-                       "attributes": encode_value(layer.op.attributes()), "weights": keys,
-                       "trainable": layer.trainable, "scope": list(layer.scope)})
+        entry = {"name": layer.name, "kind": layer.op.kind,
+                 "attributes": encode_value(layer.op.attributes()), "weights": keys,
+                 "trainable": layer.trainable, "scope": list(layer.scope)}
+        flag = _propagates_mask(layer.op)
+        if flag is not None:
+            entry["propagates_mask"] = flag
+        layers.append(entry)
     doc = {
         "format": "kport", "format_version": FORMAT_VERSION, "name": graph.name, "kind": graph.kind,
         "has_weights": graph.has_weights,
@@ -114,6 +122,8 @@ def from_document(doc: dict, arrays: dict[str, np.ndarray], path: str | None = N
             raise FormatError(f"unknown op kind '{entry['kind']}'", path=path, layer=entry["name"],
                               hint="the file was written by a kport with more layer kinds; upgrade kport")
         op = op_cls(**decode_value(entry["attributes"]))
+        if "propagates_mask" in entry:  # format >= 2; see _propagates_mask
+            op.propagates_mask = bool(entry["propagates_mask"])
         weights = {w: arrays[key] for w, key in entry["weights"].items()}
         g.layers[entry["name"]] = Layer(entry["name"], op, weights, entry.get("trainable", True),
                                         tuple(entry.get("scope", ())))
@@ -149,6 +159,20 @@ def load(path) -> Graph:
         raise FormatError(f"corrupt .kport file ({err})", path=str(path))
     arrays = st_load(raw) if raw else {}
     return from_document(doc, arrays, str(path))
+
+
+def _propagates_mask(op) -> bool | None:
+    """The op's own mask-propagation flag, or None where it has none.
+
+    Importers set `propagates_mask` on an op instance, after construction, where
+    the layer's mask behaviour depends on the Keras that wrote the file (it is not
+    an attribute: the layer computes the same values either way). It is lost if
+    not saved, and the Keras writers read it (a tf.keras Identity drops masks, a
+    Keras 3 Identity passes them on). A class-level default (attention layers)
+    is the op's own and needs no saving.
+    """
+    flag = vars(op).get("propagates_mask")
+    return None if flag is None else bool(flag)
 
 
 def _spec(t: TensorSpec) -> dict:
