@@ -75,11 +75,34 @@ def _output_mask(graph: Graph, node: Node, op, in_mask: list, nodes: list[Node],
         if len(present) == 1:
             return present[0]
         return _mask_node(graph, node, ComputeMask(mode=merge_mode), present, nodes)
+    return in_mask[0] if passes_mask(op) and in_mask[0] else None
+
+
+def passes_mask(op) -> bool:
+    """Whether a (non-merge) op passes its first input's mask on, by the rules above."""
     propagates = getattr(op, "propagates_mask", None)
     if propagates is None:
-        propagates = kind in KEEPS_MASK or (getattr(op, "accepts_mask", False)
-                                            and getattr(op, "return_sequences", False))
-    return in_mask[0] if propagates and in_mask[0] else None
+        propagates = op.kind in KEEPS_MASK or (getattr(op, "accepts_mask", False)
+                                               and getattr(op, "return_sequences", False))
+    return bool(propagates)
+
+
+def may_carry_mask(graph: Graph) -> set[str]:
+    """The tensors a Keras mask may ride on (first outputs), by the rules above.
+
+    An over-approximation (a merge counts when any input has a mask, Concatenate
+    on any axis): for writers that must know whether a layer can receive a mask.
+    """
+    carried: set[str] = set()
+    for node in graph.nodes:
+        op = graph.layers[node.layer].op
+        if (op.kind == "Embedding" and getattr(op, "mask_zero", False)) or op.kind == "Masking":
+            carried.add(node.outputs[0])
+        elif op.kind in MERGES and any(t in carried for t in node.inputs):
+            carried.add(node.outputs[0])
+        elif node.inputs and node.inputs[0] in carried and passes_mask(op):
+            carried.add(node.outputs[0])
+    return carried
 
 
 def _shape(graph: Graph, node: Node) -> tuple:

@@ -17,6 +17,7 @@ import dataclasses
 from typing import Callable
 
 from kport.exporters.keras.recurrent_gates import is_recurrent, lower_recurrent_gates
+from kport.importers.masks import KEEPS_MASK, may_carry_mask
 from kport.ir.graph import Graph, Layer, Node, TensorSpec
 from kport.ops.registry import op_for_kind
 
@@ -91,8 +92,71 @@ def lower_for_keras(graph: Graph, flavor: str) -> Graph:
     """
     from kport.exporters.keras.constructions import build_constructions
 
-    graph = lower_activations(lower_recurrent_gates(graph, flavor), flavor)
+    graph = lower_activations(lower_recurrent_gates(stop_masks(graph, flavor), flavor), flavor)
     return lower_activations(build_constructions(graph, flavor), flavor)
+
+
+# Keras 3 layer classes that pass an incoming mask on (supports_masking, compute_mask left alone);
+# Masking makes a new mask whatever its flag says (importers/masks.py), so no stop follows it
+KERAS3_PASSES_MASK = (KEEPS_MASK | {"Rescaling", "Normalization"}) - {"Masking"}
+
+
+def stop_masks(graph: Graph, flavor: str) -> Graph:
+    """Stops masks in a Keras 3 file where kport's layer drops them but Keras 3's class passes them on.
+
+    A tf.keras / Keras 2 Identity, Rescaling or Normalization drops an incoming mask (so
+    does every layer a Lambda's body made); the Keras 3 classes pass it on, and the recurrent
+    layer after them would see a mask the source model never gave it. Where a mask can
+    arrive (masks.may_carry_mask), the call's output goes through an identity transpose,
+    a Keras 3 operation (keras.ops.transpose with axes 0..rank-1): bit-identical values, and
+    an operation sets no mask on its new tensor (a Permute or Reshape layer would do the
+    same but warns that it destroys the mask). An Identity called once is replaced by it.
+    Other flavors and graphs without such a call are returned as they are.
+    """
+    if flavor != "keras3":
+        return graph
+    candidates = [n for n in graph.nodes if n.inputs and _drops_but_keras3_passes(graph.layers[n.layer].op)]
+    if not candidates:
+        return graph
+    carried = may_carry_mask(graph)
+    stops = {id(n) for n in candidates if n.inputs[0] in carried}
+    if not stops:
+        return graph
+    out = copy.copy(graph)
+    out.layers, out.tensors, out.nodes = dict(graph.layers), dict(graph.tensors), []
+    for node in graph.nodes:
+        if id(node) not in stops:
+            out.nodes.append(node)
+            continue
+        like = graph.layers[node.layer]
+        result = node.outputs[0]
+        rank = len(graph.tensors[result].shape)
+        identity = op_for_kind("TFTranspose")(function="transpose", perm=tuple(range(rank)))
+        if like.op.kind == "Identity" and sum(n.layer == node.layer for n in graph.nodes) == 1:
+            out.layers[node.layer] = Layer(node.layer, identity, {}, like.trainable, like.scope)
+            out.nodes.append(Node(node.layer, [node.inputs[0]], [result]))
+            continue
+        kept = _free_tensor(out, f"{result}/mask_kept")  # the layer's output, mask still on it in Keras 3
+        out.tensors[kept] = TensorSpec(kept, tuple(graph.tensors[result].shape), graph.tensors[result].dtype)
+        out.nodes.append(Node(node.layer, list(node.inputs), [kept] + node.outputs[1:], dict(node.call)))
+        name, k = f"{node.layer}_stop_mask", 1
+        while name in out.layers:
+            name, k = f"{node.layer}_stop_mask_{k}", k + 1
+        out.layers[name] = Layer(name, identity, {}, like.trainable, like.scope)
+        out.nodes.append(Node(name, [kept], [result]))
+    return out
+
+
+def _drops_but_keras3_passes(op) -> bool:
+    """kport's op drops an incoming mask (its importer said so) where the Keras 3 class passes it on."""
+    return vars(op).get("propagates_mask") is False and op.kind in KERAS3_PASSES_MASK
+
+
+def _free_tensor(graph: Graph, base: str) -> str:
+    name, n = base, 1
+    while name in graph.tensors:
+        name, n = f"{base}_{n}", n + 1
+    return name
 
 
 def lower_activations(graph: Graph, flavor: str) -> Graph:
