@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-FRAMEWORKS = ["torch_loop", "kport", "keras3_tf", "keras3_torch", "tf_keras"]
-LABELS = {"torch_loop": "hand-written PyTorch loop", "kport": "kport.keras", "keras3_tf": "Keras 3 (TensorFlow)",
+FRAMEWORKS = ["torch_loop", "torch_loop_ftz", "kport", "keras3_tf", "keras3_torch", "tf_keras"]
+LABELS = {"torch_loop": "hand-written PyTorch loop", "torch_loop_ftz": "the same loop, denormals flushed",
+          "kport": "kport.keras", "keras3_tf": "Keras 3 (TensorFlow)",
           "keras3_torch": "Keras 3 (torch)", "tf_keras": "tf_keras 2"}
 BATCH = 128
 
@@ -43,7 +44,7 @@ def make_data(n: int, seed: int = 0):
 
 
 def set_threads(fw: str, threads: int) -> None:
-    if fw in ("torch_loop", "kport", "keras3_torch"):
+    if fw in ("torch_loop", "torch_loop_ftz", "kport", "keras3_torch"):
         import torch
 
         torch.set_num_threads(threads)
@@ -139,7 +140,13 @@ def worker(fw: str, model_name: str, n: int, epochs: int, threads: int) -> None:
     x, y = make_data(n)
     if model_name == "mlp":
         x = x.reshape(n, 784)
-    times = run_torch_loop(model_name, x, y, epochs) if fw == "torch_loop" else run_keras(fw, model_name, x, y, epochs)
+    if fw == "torch_loop_ftz":
+        # float32 denormals are slow on CPUs; TF's kernels and kport.keras's updates flush them, plain torch does not
+        import torch
+
+        torch.set_flush_denormal(True)
+    loop = fw in ("torch_loop", "torch_loop_ftz")
+    times = run_torch_loop(model_name, x, y, epochs) if loop else run_keras(fw, model_name, x, y, epochs)
     extra = {}
     if fw == "keras3_tf":
         extra["note"] = "jit_compile='auto' (Keras 3 default)"
@@ -257,7 +264,10 @@ def write(raw: dict, frameworks: list[str], args) -> None:
         f"median (min) of the {args.epochs} timed epochs. Threads: torch.set_num_threads({args.threads}) for "
         f"kport.keras, the hand-written loop and Keras 3 (torch); TF intra-op {args.threads} for Keras 3 (TF) "
         "and tf_keras; inter-op 1 everywhere. The hand-written loop is nn.Sequential + torch.optim.RMSprop "
-        "(alpha 0.9, eps 1e-7) + CrossEntropyLoss on logits, indexing a shuffled permutation (no DataLoader), NCHW. "
+        "(alpha 0.9, eps 1e-7) + CrossEntropyLoss on logits, indexing a shuffled permutation (no DataLoader), NCHW; "
+        "its second row is the same loop with torch.set_flush_denormal(True) (RMSprop accumulators of units that "
+        "stop receiving gradients decay into float32 denormals, which are slow on CPUs; TensorFlow's kernels and "
+        "kport.keras's optimizer updates flush them). "
         "Keras 3 (TensorFlow) uses its default jit_compile='auto'. Target: kport.keras <= 1.1x the loop. "
         "The machine is shared (2 cores), so single runs are noisy.",
         "",

@@ -222,6 +222,8 @@ def latencies_ms(paths: dict[str, Path], batch: int, runs: int, threads: int = 0
     import onnxruntime as ort
 
     sessions, feeds = {}, {}
+    if "kport" in paths:  # a second session of kport's own file: the ratio it gets is the noise floor
+        paths = {**paths, "kport_copy": paths["kport"]}
     for tool, path in paths.items():
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -332,6 +334,8 @@ def main() -> None:
                     entry[f"lat{batch}_ms"], entry[f"lat{batch}_min_ms"] = lat[tool]["median"], lat[tool]["min"]
                     if "ratio_kport" in lat[tool]:  # median over rounds of kport's time / this tool's
                         entry[f"lat{batch}_kport_ratio"] = lat[tool]["ratio_kport"]
+                    if tool == "kport":  # kport against a second session of the same file
+                        entry[f"lat{batch}_noise_ratio"] = lat["kport_copy"]["ratio_kport"]
                 entry["max_diff_vs_keras"], entry["rel_diff_vs_keras"] = diff_vs_keras(c["path"], info[name]["ref"])
                 entry["nodes"], entry["transposes"] = node_count(c["path"])
             result[tool] = entry
@@ -354,6 +358,11 @@ def render_row(name: str, r: dict) -> str:
                 f"{entry['lat8_ms']:.1f} ({entry['lat8_min_ms']:.1f}) ms, "
                 f"{entry['nodes']} nodes ({entry['transposes']} Transpose), rel. diff {entry['rel_diff_vs_keras']:.1e}")
 
+    def noise(entry):
+        if entry["error"] is not None or "lat1_noise_ratio" not in entry:
+            return "—"
+        return f"{entry['lat1_noise_ratio']:.3f} / {entry['lat8_noise_ratio']:.3f}"
+
     def lat_ratio(entry):
         if entry["error"] is not None or "lat1_kport_ratio" not in entry:
             return "—"
@@ -366,14 +375,15 @@ def render_row(name: str, r: dict) -> str:
     budget = 2 * r["weights_mb"] + 300
     return (f"| {name} | {r['weights_mb']:.0f} MB | {k['seconds']:.2f} s | {conv_t} ({ratio(t)}) | "
             f"{conv_k3} ({ratio(k3)}) | {k['peak_mb']} MB (budget {budget:.0f}) | {lat_ratio(t)} | {lat_ratio(k3)} | "
+            f"{noise(k)} | "
             f"{lat(k)} | {lat(t)} | {lat(k3)} |")
 
 
 def write_report(rows: list[str], raw: dict, args, stamp: str | None = None) -> None:
     header = ("| model | weights | kport convert | tf2onnx (kport speedup) | Keras 3 export (speedup) | "
-              "kport peak RSS | ORT latency kport/tf2onnx b1 / b8 | kport/Keras 3 b1 / b8 | "
+              "kport peak RSS | ORT latency kport/tf2onnx b1 / b8 | kport/Keras 3 b1 / b8 | noise floor b1 / b8 | "
               "kport ORT b1 / b8 median (min) | tf2onnx ORT b1 / b8 | Keras 3 ORT b1 / b8 |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|")
+              "|---|---|---|---|---|---|---|---|---|---|---|---|")
     stamp = stamp or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join([
         "# kport ONNX benchmark",
@@ -392,7 +402,9 @@ def write_report(rows: list[str], raw: dict, args, stamp: str | None = None) -> 
         f"{max(5, args.latency_runs // 3)} at batch 8, with the minimum in parentheses. Each round runs every tool's graph "
         "once, back to back (order alternating), so the load of this shared machine hits them alike; the latency ratio "
         "columns are the median over rounds of kport's time divided by the other tool's in the same round "
-        "(below 1.000: kport's graph ran faster). `rel. diff` is "
+        "(below 1.000: kport's graph ran faster). The noise floor is the same ratio for kport's file against a "
+        "second session of that same file, timed in the same rounds: ratios within that distance of 1.000 are "
+        "equal. `rel. diff` is "
         "max |ONNX - Keras predict| / max |Keras predict| on a seeded batch of 2. "
         "[rebuilt]: Keras 3 could not load the tf_keras .h5 (see raw numbers), so the bench rebuilt the same "
         "application in Keras 3 and loaded the .h5 weights into it; that time includes the rebuild. "
