@@ -66,10 +66,10 @@ def build_constructions(graph: Graph, flavor: str) -> Graph:
         made: list[str] = []
         for i, (kind, attrs, weights, *refs) in enumerate(steps):
             own = kind == like.op.kind and node.layer not in out.layers
-            name = node.layer if own else _free_name(out, f"{node.layer}_{kind.lower()}")
+            name = node.layer if own else free_layer_name(out, f"{node.layer}_{kind.lower()}")
             op = op_for_kind(kind)(**attrs)
             out.layers[name] = Layer(name, op, dict(weights), like.trainable, like.scope)
-            target = node.outputs[0] if i == len(steps) - 1 else _free_tensor(out, f"{node.outputs[0]}/{name}")
+            target = node.outputs[0] if i == len(steps) - 1 else free_tensor_name(out, f"{node.outputs[0]}/{name}")
             sources = [_source(node, made, r) for r in (refs[0] if refs else (i - 1 if i else X,))]
             shape = op.output_shapes([out.tensors[t].shape for t in sources])[0]
             out.tensors[target] = TensorSpec(target, tuple(shape), out.tensors[sources[0]].dtype)
@@ -85,14 +85,16 @@ def _source(node: Node, made: list[str], ref) -> str:
     return node.inputs[int(ref[1:] or 0)]
 
 
-def _free_name(graph: Graph, base: str) -> str:
+def free_layer_name(graph: Graph, base: str) -> str:
+    """`base`, or `base_<n>` with the first n no layer of `graph` has."""
     name, n = base, 1
     while name in graph.layers:
         name, n = f"{base}_{n}", n + 1
     return name
 
 
-def _free_tensor(graph: Graph, base: str) -> str:
+def free_tensor_name(graph: Graph, base: str) -> str:
+    """`base`, or `base_<n>` with the first n no tensor of `graph` has."""
     name, n = base, 1
     while name in graph.tensors:
         name, n = f"{base}_{n}", n + 1

@@ -16,6 +16,7 @@ import copy
 import dataclasses
 from typing import Callable
 
+from kport.exporters.keras.constructions import free_tensor_name
 from kport.exporters.keras.recurrent_gates import is_recurrent, lower_recurrent_gates
 from kport.importers.masks import KEEPS_MASK, may_carry_mask
 from kport.ir.graph import Graph, Layer, Node, TensorSpec
@@ -136,7 +137,7 @@ def stop_masks(graph: Graph, flavor: str) -> Graph:
             out.layers[node.layer] = Layer(node.layer, identity, {}, like.trainable, like.scope)
             out.nodes.append(Node(node.layer, [node.inputs[0]], [result]))
             continue
-        kept = _free_tensor(out, f"{result}/mask_kept")  # the layer's output, mask still on it in Keras 3
+        kept = free_tensor_name(out, f"{result}/mask_kept")  # the layer's output, mask still on it in Keras 3
         out.tensors[kept] = TensorSpec(kept, tuple(graph.tensors[result].shape), graph.tensors[result].dtype)
         out.nodes.append(Node(node.layer, list(node.inputs), [kept] + node.outputs[1:], dict(node.call)))
         name, k = f"{node.layer}_stop_mask", 1
@@ -150,13 +151,6 @@ def stop_masks(graph: Graph, flavor: str) -> Graph:
 def _drops_but_keras3_passes(op) -> bool:
     """kport's op drops an incoming mask (its importer said so) where the Keras 3 class passes it on."""
     return vars(op).get("propagates_mask") is False and op.kind in KERAS3_PASSES_MASK
-
-
-def _free_tensor(graph: Graph, base: str) -> str:
-    name, n = base, 1
-    while name in graph.tensors:
-        name, n = f"{base}_{n}", n + 1
-    return name
 
 
 def lower_activations(graph: Graph, flavor: str) -> Graph:
