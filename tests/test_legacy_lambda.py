@@ -106,7 +106,8 @@ def test_traced_layers_keep_the_lambda_name():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("producer,case", [("keras122", "arith"), ("keras122", "kfuncs"), ("keras122_py27", "slicing"),
-                                           ("keras224", "siamese_distance"), ("tf_keras", "dynamic_reshape")])
+                                           ("keras224", "siamese_distance"), ("tf_keras", "dynamic_reshape"),
+                                           ("tf_keras", "time_distributed")])
 def test_traced_lambda_converts_to_keras3_and_real_keras_agrees(tmp_path, producer, case):
     keras = pytest.importorskip("keras")
     graph, xs, ys = _load(producer, case, trust_lambda=True)
@@ -300,3 +301,59 @@ def test_the_static_check_is_what_stops_the_generator_frame_escape(tmp_path, mon
     monkeypatch.setattr(lambda_code, "check_code", lambda *args, **kwargs: None)
     _load_trusted(_lambda_json(tmp_path, _py3(fn)))  # loads: the function returns its input
     assert marker.exists()
+
+
+# ---- TimeDistributed(Lambda): folded into the batch, traced, unfolded; other wrappers refused -------------
+def _wrapped_lambda_json(tmp_path, wrapper, function, batch_input_shape, name="wrapped"):
+    inner = {"class_name": "Lambda", "config": {
+        "name": "inner", "function": _py3(function), "function_type": "lambda", "module": "__main__",
+        "output_shape": None, "output_shape_type": "raw", "arguments": {}, "trainable": True}}
+    if wrapper == "Bidirectional":
+        inner = {"class_name": "Bidirectional", "config": {"name": name, "layer": inner, "merge_mode": "concat",
+                                                           "batch_input_shape": batch_input_shape}}
+    else:
+        inner = {"class_name": wrapper, "config": {"name": name, "layer": inner,
+                                                   "batch_input_shape": batch_input_shape}}
+    cfg = {"class_name": "Sequential", "keras_version": "2.2.4", "backend": "tensorflow",
+           "config": {"name": "seq", "layers": [inner]}}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+@pytest.mark.parametrize("producer", ["keras224", "tf_keras", "keras3"])
+def test_time_distributed_lambda_is_reshape_traced_ops_reshape(producer):
+    graph, _, _ = _load(producer, "time_distributed", trust_lambda=True)
+    kinds = [graph.layers[n.layer].op.kind for n in graph.nodes]
+    assert "TimeDistributed" not in kinds and kinds[0] == "TFReshape" and kinds[-1] == "TFReshape"
+    assert graph.tensors[graph.outputs[0]].shape == (None, 4, 4)
+    # the unfolding reshape carries the wrapper's own name, so later layers still find it
+    assert graph.layers[graph.outputs[0]].op.kind == "TFReshape"
+    assert graph.outputs[0].startswith("time_distributed")
+
+
+def test_time_distributed_lambda_refusal_names_the_wrapper(tmp_path):
+    path = _wrapped_lambda_json(tmp_path, "TimeDistributed", lambda x: x * 2., [None, 4, 3], name="td_scale")
+    with pytest.raises(UnsafeContentError, match="TimeDistributed wraps a Lambda") as info:
+        kport.load(str(path))
+    assert "td_scale" in str(info.value) and str(path) in str(info.value)
+    graph = _load_trusted(path)
+    graph.has_weights = True
+    x = np.arange(24, dtype="float32").reshape(2, 4, 3)
+    np.testing.assert_allclose(kport.run(graph, [x])[0], x * 2.)
+
+
+def test_time_distributed_lambda_with_unknown_time_steps_is_refused(tmp_path):
+    path = _wrapped_lambda_json(tmp_path, "TimeDistributed", lambda x: x * 2., [None, None, 3], name="td_free")
+    with pytest.raises(UnsupportedLayerError, match="unknown size") as info:
+        _load_trusted(path)
+    assert "td_free" in str(info.value) and str(path) in str(info.value)
+
+
+def test_bidirectional_lambda_is_refused_with_or_without_trust(tmp_path):
+    path = _wrapped_lambda_json(tmp_path, "Bidirectional", lambda x: x, [None, 4, 3], name="bi_lambda")
+    with pytest.raises(UnsafeContentError, match="--trust-lambda"):
+        kport.load(str(path))
+    with pytest.raises(UnsupportedLayerError, match="other than TimeDistributed") as info:
+        _load_trusted(path)
+    assert "bi_lambda" in str(info.value) and str(path) in str(info.value)

@@ -88,13 +88,13 @@ def normalize_layer(class_name: str, cfg: dict, ctx: ImportContext) -> tuple[str
         UnsafeContentError: a Lambda or a Merge with a Python-function mode.
         UnsupportedLayerError: a legacy setting with no modern equivalent.
     """
-    if class_name == "Lambda":  # top-level calls are traced by lambda_trace; a wrapped one is not
+    if class_name == "Lambda":  # top-level and TimeDistributed calls are traced by lambda_trace; others are not
         from kport.importers.lambda_trace import REFUSAL_HINT, trusted
 
         if trusted():
-            raise UnsupportedLayerError("a Lambda inside a wrapper layer (TimeDistributed, Bidirectional) "
-                                        "cannot be traced", path=ctx.path, layer=ctx.layer,
-                                        hint="apply the Lambda outside the wrapper")
+            raise UnsupportedLayerError("a Lambda inside a wrapper layer other than TimeDistributed (e.g. "
+                                        "Bidirectional, which needs an RNN) cannot be traced", path=ctx.path,
+                                        layer=ctx.layer, hint="apply the Lambda outside the wrapper")
         raise UnsafeContentError(
             "Lambda layer holds marshalled Python bytecode; kport does not run code from model files unless asked",
             path=ctx.path, layer=ctx.layer, hint=REFUSAL_HINT)
@@ -263,6 +263,9 @@ def register() -> None:
 
     keras_config.CALL_EXPANDERS.setdefault("Lambda", expand_call)
     keras_config.CALL_EXPANDERS.setdefault("Merge", expand_call)
+    from kport.importers.lambda_time_distributed import expand_time_distributed  # TimeDistributed(Lambda)
+
+    keras_config.CALL_EXPANDERS.setdefault("TimeDistributed", expand_time_distributed)
 
 
 __all__ = ["normalize_layer", "looks_like_keras1", "guess_keras1_backend", "register", "read_keras0_weights",
