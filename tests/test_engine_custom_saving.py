@@ -210,3 +210,121 @@ def test_a_custom_class_without_custom_objects_asks_for_them(tmp_path):
     model.save(tmp_path / "m.h5")
     with pytest.raises(ValueError, match=r"Scale.*custom_objects"):
         keras.models.load_model(tmp_path / "m.h5")
+
+
+# ---- Keras 3 `.keras` files ----------------------------------------------------------------------
+@pytest.mark.parametrize("build", [_functional, _sequential])
+def test_keras3_file_round_trip_of_custom_layers_and_lambdas(build, tmp_path):
+    import kport.keras as keras
+
+    scale = _scale_class(keras)
+    model = _with_trained_scale(build(keras, scale))
+    model.save(tmp_path / "m.keras")
+    back = keras.models.load_model(tmp_path / "m.keras", custom_objects={"Scale": scale}, safe_mode=False)
+    np.testing.assert_allclose(back.predict(_x()), model.predict(_x()), rtol=RTOL, atol=ATOL)
+    assert back.get_layer("scale").factor == model.get_layer("scale").factor
+
+
+def test_keras3_file_spells_custom_classes_and_lambdas_as_keras3(tmp_path):
+    import zipfile
+
+    import kport.keras as keras
+
+    _functional(keras, _scale_class(keras)).save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as z:
+        config = json.loads(z.read("config.json"))
+    layers = {entry["name"]: entry for entry in config["config"]["layers"]}
+    assert layers["scale"]["registered_name"] == "Scale" and layers["scale"]["module"] == __name__
+    assert layers["scale"]["config"]["factor"] == 1.5
+    function = layers["affine"]["config"]["function"]
+    assert function["class_name"] == "__lambda__" and isinstance(function["config"]["code"], str)
+    assert layers["affine"]["module"] == "keras.layers" and "function_type" not in layers["affine"]["config"]
+
+
+def test_keras3_file_loading_refuses_lambda_bytecode_and_unknown_classes(tmp_path):
+    import kport.keras as keras
+
+    scale = _scale_class(keras)
+    _functional(keras, scale).save(tmp_path / "m.keras")
+    with pytest.raises(ValueError, match="bytecode.*safe_mode=False"):
+        keras.models.load_model(tmp_path / "m.keras", custom_objects={"Scale": scale})
+    with pytest.raises(ValueError, match=r"Scale.*custom_objects"):
+        keras.models.load_model(tmp_path / "m.keras", safe_mode=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", [_functional, _sequential])
+def test_keras3_loads_kport_saved_custom_layers_and_lambdas(build, tmp_path):
+    keras3 = pytest.importorskip("keras")
+    import kport.keras as keras
+
+    model = _with_trained_scale(build(keras, _scale_class(keras)))
+    model.save(tmp_path / "kport.keras")
+    theirs = keras3.models.load_model(tmp_path / "kport.keras", custom_objects={"Scale": _scale_class(keras3)},
+                                      safe_mode=False, compile=False)
+    np.testing.assert_allclose(theirs.predict(_x(), verbose=0), model.predict(_x()), rtol=RTOL, atol=ATOL)
+    with pytest.raises(ValueError, match="safe_mode"):  # Keras 3's own rule for the Lambda
+        keras3.models.load_model(tmp_path / "kport.keras", custom_objects={"Scale": _scale_class(keras3)})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", [_functional, _sequential])
+def test_kport_loads_keras3_saved_custom_layers_and_lambdas(build, tmp_path):
+    keras3 = pytest.importorskip("keras")
+    import kport.keras as keras
+
+    theirs = _with_trained_scale(build(keras3, _scale_class(keras3)))
+    theirs.save(tmp_path / "k3.keras")
+    ours = keras.models.load_model(tmp_path / "k3.keras", custom_objects={"Scale": _scale_class(keras)},
+                                   safe_mode=False)
+    np.testing.assert_allclose(ours.predict(_x()), theirs.predict(_x(), verbose=0), rtol=RTOL, atol=ATOL)
+    with pytest.raises(ValueError, match="bytecode.*safe_mode=False"):
+        keras.models.load_model(tmp_path / "k3.keras", custom_objects={"Scale": _scale_class(keras)})
+
+
+def _double(t):
+    return t * 2.0
+
+
+def _named_lambdas(keras):
+    inp = keras.Input(shape=(4,), name="x")
+    h = keras.layers.Lambda(_double, output_shape=(4,), name="dbl")(inp)
+    out = keras.layers.Lambda(lambda t: t - 0.5, output_shape=lambda s: s, name="shift")(h)
+    return keras.Model(inp, out)
+
+
+@pytest.mark.slow
+def test_named_functions_in_lambdas_cross_keras3_files_by_name(tmp_path):
+    keras3 = pytest.importorskip("keras")
+    import kport.keras as keras
+
+    ours = _named_lambdas(keras)
+    ours.save(tmp_path / "kport.keras")
+    theirs = keras3.models.load_model(tmp_path / "kport.keras", custom_objects={"_double": _double},
+                                      safe_mode=False, compile=False)
+    np.testing.assert_allclose(theirs.predict(_x(), verbose=0), ours.predict(_x()), rtol=RTOL, atol=ATOL)
+    _named_lambdas(keras3).save(tmp_path / "k3.keras")
+    with pytest.raises(ValueError, match="_double.*custom_objects"):
+        keras.models.load_model(tmp_path / "k3.keras", safe_mode=False)
+    back = keras.models.load_model(tmp_path / "k3.keras", custom_objects={"_double": _double}, safe_mode=False)
+    np.testing.assert_allclose(back.predict(_x()), ours.predict(_x()), rtol=RTOL, atol=ATOL)
+
+
+def test_nested_models_with_custom_layers_round_trip_through_keras3_files_flattened(tmp_path):
+    import kport.keras as keras
+
+    scale = _scale_class(keras)
+    model = _with_trained_nested(_nested(keras, scale))
+    model.save(tmp_path / "m.keras")
+    back = keras.models.load_model(tmp_path / "m.keras", custom_objects={"Scale": scale})
+    np.testing.assert_allclose(back.predict(_x()), model.predict(_x()), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.slow
+def test_a_keras3_nested_model_with_custom_layers_is_refused_clearly(tmp_path):
+    keras3 = pytest.importorskip("keras")
+    import kport.keras as keras
+
+    _nested(keras3, _scale_class(keras3)).save(tmp_path / "k3.keras")
+    with pytest.raises(ValueError, match=r"nested models.*\.h5"):
+        keras.models.load_model(tmp_path / "k3.keras", custom_objects={"Scale": _scale_class(keras)})

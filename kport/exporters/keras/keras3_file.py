@@ -28,6 +28,9 @@ def write_keras(graph: Graph, path) -> None:
     graph = lower_for_keras(graph, "keras3")
     config, order = functional_config(graph)
     order = keras_layer_order(config, order)  # Keras names the weight groups in its own layer order
+    by_name = {name: layer for _, name, layer in order if layer is not None}
+    for entry in config["layers"]:  # custom layers: their own `module` / `registered_name` (keras3_custom.py)
+        entry.update(getattr(getattr(by_name.get(entry.get("name")), "op", None), "keras3_entry", None) or {})
     document = {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
                 "registered_name": "Functional", "build_config": {"input_shape": None}, "compile_config": None}
     weights = io.BytesIO()

@@ -2,9 +2,10 @@
 
 kport's importers and writers know registered ops only. A user's layer class is
 the user's own Python, trusted by the engine as Keras trusts it, so:
-- writing: each custom layer (and Lambda) enters the IR graph that the tf.keras
-  `.h5` writer reads as an `EngineLayerOp`, which only spells the layer's Keras
-  config (its class name and `get_config()`, as Keras writes it) and its weights;
+- writing: each custom layer (and Lambda) enters the IR graph that the Keras
+  writers (tf.keras `.h5`, Keras 3 `.keras`) read as an `EngineLayerOp`, which only spells
+  the layer's Keras config (its class name and `get_config()`, as Keras writes it; Keras 3's
+  entry fields from `keras3_custom.py`) and its weights;
 - reading: a file whose config names a class from `custom_objects` (or a Lambda)
   is rebuilt here from its config, layer by layer (`from_config`, as Keras does),
   and the weights bound by layer name, in each layer's weight order.
@@ -36,13 +37,16 @@ class EngineLayerOp(Op):
     config: dict = field(default_factory=dict)
     weight_names: tuple = ()
     out_shapes: tuple = ()
+    keras3_entry: dict = field(default_factory=dict)  # `module`, `registered_name` (keras3_custom.py)
+    keras3_config: dict | None = None  # a Lambda's config in Keras 3's spelling (keras3_custom.py)
 
     @property
     def keras_class(self) -> str:
         return self.class_name
 
     def keras_config(self, flavor: str = "keras3") -> dict[str, Any]:
-        return {k: v for k, v in self.config.items() if k not in ("name", "trainable", "dtype")}
+        config = self.keras3_config if flavor == "keras3" and self.keras3_config is not None else self.config
+        return {k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")}
 
     def keras_weight_names(self, layer_name: str) -> list[str]:
         return list(self.weight_names)
@@ -59,6 +63,8 @@ def ir_layer(layer, node, trainable: bool, scope: tuple):
     """
     from kport.errors import ExportError
     from kport.ir.graph import Layer as IRLayer
+    from kport.keras.engine.keras3_custom import entry_fields, lambda_config
+    from kport.keras.layers import Lambda
 
     config = layer.get_config()
     try:
@@ -75,7 +81,9 @@ def ir_layer(layer, node, trainable: bool, scope: tuple):
         weights[key] = np.asarray(value)
         names.append(f"{layer.name}/{key}:0")
     op = EngineLayerOp(class_name=type(layer).__name__, config=config, weight_names=tuple(names),
-                       out_shapes=tuple(tuple(t.shape) for t in node.outputs))
+                       out_shapes=tuple(tuple(t.shape) for t in node.outputs), keras3_entry=entry_fields(layer),
+                       keras3_config=lambda_config(layer, config) if isinstance(layer, Lambda) and "function" in config
+                       else None)
     return IRLayer(layer.name, op, weights, bool(trainable and layer.trainable), scope)
 
 

@@ -19,8 +19,8 @@ def save_model(model, filepath, save_format: str | None = None, include_optimize
     """Writes the architecture and weights (`.keras`: Keras 3 zip; otherwise tf.keras HDF5)."""
     path = str(filepath)
     keras3 = save_format == "keras" or path.endswith(".keras")
-    # custom layers and Lambdas go into tf.keras files as their class name and get_config(), as Keras writes them
-    graph = to_graph(model, with_masks=False, custom_layers=not keras3)
+    # custom layers and Lambdas go in as their class name and get_config(), as Keras writes them
+    graph = to_graph(model, with_masks=False, custom_layers=True)
     if keras3:
         from kport.exporters.keras.keras3_file import write_keras
 
@@ -64,19 +64,23 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
 
     An HDF5 file's `training_config` (written by Keras or by `model.save`)
     compiles the model again, with kport's Keras 2 optimizer of that name.
-    A file whose config names classes from `custom_objects` (or `keras.utils.get_custom_objects()`),
-    or holds Lambda layers, is rebuilt by the engine from its config (`custom_saving.py`); Lambda
+    A file (`.h5` or Keras 3 `.keras`) whose config names classes from `custom_objects` (or
+    `keras.utils.get_custom_objects()`), or holds Lambda layers, is rebuilt by the engine from its config
+    (`custom_saving.py`, `keras3_custom.py`); Lambda
     bytecode loads only with `safe_mode=False` (it runs code from the file).
     """
     import kport
 
     from kport.keras import utils
-    from kport.keras.engine import custom_saving, stateful
+    from kport.keras.engine import custom_saving, keras3_custom, stateful
 
     objects = {**utils.get_custom_objects(), **(custom_objects or {})}
     stored = custom_saving.stored_model_config(str(filepath))
     if stored is not None and custom_saving.needs_engine(stored, objects):
         model = custom_saving.load(str(filepath), stored, objects, safe_mode)
+    elif (zipped := keras3_custom.stored_config(str(filepath))) is not None and \
+            custom_saving.needs_engine(zipped, objects):
+        model = keras3_custom.load(str(filepath), zipped, objects, safe_mode)
     else:
         from kport.errors import UnsupportedLayerError
 
