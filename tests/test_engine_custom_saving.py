@@ -62,14 +62,15 @@ def _with_trained_scale(model):
     return model
 
 
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
 @pytest.mark.parametrize("build", [_functional, _sequential])
-def test_kport_round_trip_of_custom_layers_and_lambdas(build, tmp_path):
+def test_kport_round_trip_of_custom_layers_and_lambdas(build, suffix, tmp_path):
     import kport.keras as keras
 
     scale = _scale_class(keras)
     model = _with_trained_scale(build(keras, scale))
-    model.save(tmp_path / "m.h5")
-    back = keras.models.load_model(tmp_path / "m.h5", custom_objects={"Scale": scale}, safe_mode=False)
+    model.save(tmp_path / f"m{suffix}")
+    back = keras.models.load_model(tmp_path / f"m{suffix}", custom_objects={"Scale": scale}, safe_mode=False)
     np.testing.assert_allclose(back.predict(_x()), model.predict(_x()), rtol=RTOL, atol=ATOL)
     assert back.get_layer("scale").factor == model.get_layer("scale").factor
 
@@ -213,18 +214,6 @@ def test_a_custom_class_without_custom_objects_asks_for_them(tmp_path):
 
 
 # ---- Keras 3 `.keras` files ----------------------------------------------------------------------
-@pytest.mark.parametrize("build", [_functional, _sequential])
-def test_keras3_file_round_trip_of_custom_layers_and_lambdas(build, tmp_path):
-    import kport.keras as keras
-
-    scale = _scale_class(keras)
-    model = _with_trained_scale(build(keras, scale))
-    model.save(tmp_path / "m.keras")
-    back = keras.models.load_model(tmp_path / "m.keras", custom_objects={"Scale": scale}, safe_mode=False)
-    np.testing.assert_allclose(back.predict(_x()), model.predict(_x()), rtol=RTOL, atol=ATOL)
-    assert back.get_layer("scale").factor == model.get_layer("scale").factor
-
-
 def test_keras3_file_spells_custom_classes_and_lambdas_as_keras3(tmp_path):
     import zipfile
 
