@@ -6,6 +6,18 @@ import os
 from kport.keras import layers
 
 
+def start(weights, include_top: bool, pooling, input_shape, input_tensor, default_size: int, min_size: int):
+    """Every application's first steps: check the arguments, settle the input shape, make the input.
+
+    Returns:
+        (the model's input tensor, the input shape it was built for).
+    """
+    check_weights(weights)
+    check_top(include_top, pooling)
+    shape = input_shape_for(input_shape, default_size, min_size, include_top)
+    return image_input(shape, input_tensor), shape
+
+
 def check_weights(weights) -> None:
     """Accepts `None` or the path of an existing local weights file; kport never downloads.
 

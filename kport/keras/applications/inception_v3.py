@@ -75,10 +75,7 @@ def InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=N
     Returns:
         A functional `Model` named 'inception_v3'.
     """
-    _common.check_weights(weights)
-    _common.check_top(include_top, pooling)
-    shape = _common.input_shape_for(input_shape, 299, 75, include_top)
-    img_input = _common.image_input(shape, input_tensor)
+    img_input, _ = _common.start(weights, include_top, pooling, input_shape, input_tensor, 299, 75)
     x = _conv_bn(img_input, 32, 3, 3, strides=(2, 2), padding="valid")
     x = _conv_bn(x, 32, 3, 3, padding="valid")
     x = _conv_bn(x, 64, 3, 3)

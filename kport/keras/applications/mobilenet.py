@@ -41,10 +41,7 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
     Returns:
         A functional `Model` named like Keras's, e.g. 'mobilenet_1.00_224'.
     """
-    _common.check_weights(weights)
-    _common.check_top(include_top, pooling)
-    shape = _common.input_shape_for(input_shape, 224, 32, include_top)
-    img_input = _common.image_input(shape, input_tensor)
+    img_input, shape = _common.start(weights, include_top, pooling, input_shape, input_tensor, 224, 32)
     x = layers.Conv2D(int(32 * alpha), (3, 3), padding="same", use_bias=False, strides=(2, 2), name="conv1")(img_input)
     x = layers.BatchNormalization(axis=-1, name="conv1_bn")(x)
     x = layers.ReLU(max_value=6.0, name="conv1_relu")(x)

@@ -66,10 +66,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights=None, inp
     Returns:
         A functional `Model` named like Keras's, e.g. 'mobilenetv2_1.00_224'.
     """
-    _common.check_weights(weights)
-    _common.check_top(include_top, pooling)
-    shape = _common.input_shape_for(input_shape, 224, 32, include_top)
-    img_input = _common.image_input(shape, input_tensor)
+    img_input, shape = _common.start(weights, include_top, pooling, input_shape, input_tensor, 224, 32)
     x = layers.Conv2D(make_divisible(32 * alpha, 8), kernel_size=3, strides=(2, 2), padding="same", use_bias=False,
                       name="Conv1")(img_input)
     x = _bn("bn_Conv1")(x)

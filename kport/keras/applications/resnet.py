@@ -49,10 +49,7 @@ def ResNet50(include_top=True, weights=None, input_tensor=None, input_shape=None
     Returns:
         A functional `Model` named 'resnet50'.
     """
-    _common.check_weights(weights)
-    _common.check_top(include_top, pooling)
-    shape = _common.input_shape_for(input_shape, 224, 32, include_top)
-    img_input = _common.image_input(shape, input_tensor)
+    img_input, _ = _common.start(weights, include_top, pooling, input_shape, input_tensor, 224, 32)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
     x = layers.BatchNormalization(axis=3, epsilon=_EPS, name="conv1_bn")(x)

@@ -7,10 +7,7 @@ from kport.keras.applications import _common
 
 def _vgg(convs_per_block, name, include_top, weights, input_tensor, input_shape, pooling, classes,
          classifier_activation):
-    _common.check_weights(weights)
-    _common.check_top(include_top, pooling)
-    shape = _common.input_shape_for(input_shape, 224, 32, include_top)
-    img_input = _common.image_input(shape, input_tensor)
+    img_input, _ = _common.start(weights, include_top, pooling, input_shape, input_tensor, 224, 32)
     x = img_input
     for block, (filters, convs) in enumerate(zip((64, 128, 256, 512, 512), convs_per_block), start=1):
         for i in range(1, convs + 1):

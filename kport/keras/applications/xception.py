@@ -47,10 +47,7 @@ def Xception(include_top=True, weights=None, input_tensor=None, input_shape=None
     Returns:
         A functional `Model` named 'xception'.
     """
-    _common.check_weights(weights)
-    _common.check_top(include_top, pooling)
-    shape = _common.input_shape_for(input_shape, 299, 71, include_top)
-    img_input = _common.image_input(shape, input_tensor)
+    img_input, _ = _common.start(weights, include_top, pooling, input_shape, input_tensor, 299, 71)
     x = layers.Conv2D(32, (3, 3), strides=(2, 2), use_bias=False, name="block1_conv1")(img_input)
     x = layers.BatchNormalization(axis=-1, name="block1_conv1_bn")(x)
     x = layers.Activation("relu", name="block1_conv1_act")(x)
