@@ -231,7 +231,7 @@ def main() -> None:
 
 def write(raw: dict, frameworks: list[str], args) -> None:
     sys.path.insert(0, str(HERE))
-    from bench_onnx import machine
+    from bench_onnx import machine, raw_numbers, write_report_file
     from importlib.metadata import version
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -276,15 +276,9 @@ def write(raw: dict, frameworks: list[str], args) -> None:
         "",
         "Reproduce: `.venv/bin/python bench/bench_engine.py`; profile: `.venv/bin/python bench/bench_engine.py --profile mlp`.",
         "",
-        "<details><summary>raw numbers</summary>",
-        "",
-        "```json",
-        json.dumps(raw, indent=1),
-        "```",
-        "</details>",
-        "",
+        *raw_numbers(raw),
     ])
-    Path(args.out).write_text(text)
+    write_report_file(Path(args.out), text)
     print("\n" + header + "\n" + "\n".join(rows))
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
-import json
 import statistics
 import sys
 import time
@@ -28,7 +27,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_onnx import KPORT, PY, last_error, machine, run_timed, versions  # noqa: E402
+from bench_onnx import (KPORT, PY, last_error, machine, raw_numbers, run_timed, versions,  # noqa: E402
+                        write_report_file)
 
 WORK = HERE / "results"
 VOCAB, EMBED, UNITS = 20000, 128, 128
@@ -254,15 +254,9 @@ def write(rows: list[str], raw: dict, args) -> None:
         "",
         "Reproduce: `.venv/bin/python bench/bench_lstm.py` (models cached under bench/results/).",
         "",
-        "<details><summary>raw numbers</summary>",
-        "",
-        "```json",
-        json.dumps(raw, indent=1, default=str),
-        "```",
-        "</details>",
-        "",
+        *raw_numbers(raw),
     ])
-    Path(args.out).write_text(text)
+    write_report_file(Path(args.out), text)
     print("\n" + header + "\n" + "\n".join(rows) + "\n" + "\n".join(op_lines))
 
 

@@ -345,6 +345,31 @@ def main() -> None:
     write_report(rows, raw, args)
 
 
+NOTES_HEADING = "## Notes (written by hand"
+
+
+def raw_numbers(raw: dict) -> list[str]:
+    """The lines of a report's folded raw-numbers block."""
+    return ["<details><summary>raw numbers</summary>", "", "```json", json.dumps(raw, indent=1, default=str),
+            "```", "</details>", ""]
+
+
+def write_report_file(path: Path, text: str) -> None:
+    """Writes a generated report, keeping the hand-written notes section of the previous one.
+
+    The notes (a section headed NOTES_HEADING, up to the next line starting
+    'Reproduce:') go back in just before that line of the new report.
+    """
+    if path.exists():
+        old = path.read_text()
+        start = old.find(NOTES_HEADING)
+        end = old.find("\nReproduce:", start)
+        if start >= 0 and end >= 0 and NOTES_HEADING not in text and "\nReproduce:" in text:
+            at = text.index("\nReproduce:") + 1
+            text = text[:at] + old[start:end + 1] + text[at:]
+    path.write_text(text)
+
+
 def render_row(name: str, r: dict) -> str:
     k, t, k3 = r["kport"], r["tf2onnx"], r["keras3"]
 
@@ -421,15 +446,9 @@ def write_report(rows: list[str], raw: dict, args, stamp: str | None = None) -> 
         "",
         "Reproduce: `.venv/bin/python bench/bench_onnx.py` (models are cached under bench/results/).",
         "",
-        "<details><summary>raw numbers</summary>",
-        "",
-        "```json",
-        json.dumps(raw, indent=1, default=str),
-        "```",
-        "</details>",
-        "",
+        *raw_numbers(raw),
     ])
-    Path(args.readme).write_text(text)
+    write_report_file(Path(args.readme), text)
     WORK.mkdir(parents=True, exist_ok=True)
     run = {"stamp": stamp, "repeats": args.repeats, "latency_runs": args.latency_runs, "threads": args.threads}
     (WORK / "bench_onnx.json").write_text(json.dumps({"run": run, "models": raw}, indent=1, default=str))
