@@ -156,6 +156,21 @@ def as_tuple(value: Any, rank: int) -> tuple[int, ...]:
     return value
 
 
+def reduction_axes(axis: Any, rank: int) -> list[int]:
+    """The sorted non-negative axes a reduction over `axis` (None: every axis, an int or a tuple) covers."""
+    if axis is None:
+        return list(range(rank))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return sorted({int(a) % rank for a in axes})
+
+
+def reduced_shape(shape: "Shape", axes: list[int], keepdims: bool) -> tuple:
+    """The shape left after reducing `axes` (kept as size 1 with `keepdims`)."""
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
 def require_rank(shape: "Shape", rank: int, kind: str) -> None:
     """Raises a ShapeError when a tensor is not of the rank a layer needs."""
     if len(shape) != rank:

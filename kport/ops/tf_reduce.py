@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from kport.ops.base import reduced_shape, reduction_axes
 from kport.ops.onnx_common import reduce
 from kport.ops.tf_op_common import TENSOR, TFFunctionOp, tf_classes
 
@@ -66,17 +67,11 @@ class TFReduce(TFFunctionOp):
         return TENSOR, {"axis": axis, "keepdims": self.keepdims}
 
     def _axes(self, rank: int) -> list[int]:
-        if self.axis is None:
-            return list(range(rank))
-        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
-        return sorted({int(a) % rank for a in axes})
+        return reduction_axes(self.axis, rank)
 
     def output_shapes(self, in_shapes):
         shape = tuple(in_shapes[0])
-        axes = self._axes(len(shape))
-        if self.keepdims:
-            return [tuple(1 if i in axes else d for i, d in enumerate(shape))]
-        return [tuple(d for i, d in enumerate(shape) if i not in axes)]
+        return [reduced_shape(shape, self._axes(len(shape)), self.keepdims)]
 
     def reference(self, xs, w):
         x = xs[0]
