@@ -164,13 +164,14 @@ def _with_trained_nested(model):
     return model
 
 
-def test_nested_models_with_custom_layers_round_trip(tmp_path):
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_nested_models_with_custom_layers_round_trip(suffix, tmp_path):
     import kport.keras as keras
 
     scale = _scale_class(keras)
     model = _with_trained_nested(_nested(keras, scale))
-    model.save(tmp_path / "m.h5")
-    back = keras.models.load_model(tmp_path / "m.h5", custom_objects={"Scale": scale})
+    model.save(tmp_path / f"m{suffix}")
+    back = keras.models.load_model(tmp_path / f"m{suffix}", custom_objects={"Scale": scale})
     np.testing.assert_allclose(back.predict(_x()), model.predict(_x()), rtol=RTOL, atol=ATOL)
 
 
@@ -297,16 +298,6 @@ def test_named_functions_in_lambdas_cross_keras3_files_by_name(tmp_path):
         keras.models.load_model(tmp_path / "k3.keras", safe_mode=False)
     back = keras.models.load_model(tmp_path / "k3.keras", custom_objects={"_double": _double}, safe_mode=False)
     np.testing.assert_allclose(back.predict(_x()), ours.predict(_x()), rtol=RTOL, atol=ATOL)
-
-
-def test_nested_models_with_custom_layers_round_trip_through_keras3_files_flattened(tmp_path):
-    import kport.keras as keras
-
-    scale = _scale_class(keras)
-    model = _with_trained_nested(_nested(keras, scale))
-    model.save(tmp_path / "m.keras")
-    back = keras.models.load_model(tmp_path / "m.keras", custom_objects={"Scale": scale})
-    np.testing.assert_allclose(back.predict(_x()), model.predict(_x()), rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.slow
