@@ -211,26 +211,20 @@ KERAS1_KEYS = {"output_dim", "nb_filter", "border_mode", "dim_ordering", "init",
 KERAS1_CLASSES = set(CLASS_ALIASES) | {"Merge", "Highway", "MaxoutDense", "SReLU", "ParametricSoftplus"}
 
 
+def config_dicts(node):
+    """Every dict nested in a config (lists and dicts walked depth first, the node itself included)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from config_dicts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from config_dicts(value)
+
+
 def looks_like_keras1(model: dict) -> bool:
     """Whether a model config uses Keras 0.x/1.x spellings (for files that record no version)."""
-    found = False
-
-    def visit(node):
-        nonlocal found
-        if found:
-            return
-        if isinstance(node, dict):
-            if node.get("class_name") in KERAS1_CLASSES or KERAS1_KEYS & set(node):
-                found = True
-                return
-            for v in node.values():
-                visit(v)
-        elif isinstance(node, list):
-            for v in node:
-                visit(v)
-
-    visit(model.get("config"))
-    return found
+    return any(d.get("class_name") in KERAS1_CLASSES or KERAS1_KEYS & set(d) for d in config_dicts(model.get("config")))
 
 
 def guess_keras1_backend(weights_group) -> str | None:

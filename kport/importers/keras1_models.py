@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from kport.errors import UnsupportedLayerError
-from kport.importers.keras1_legacy import DIM_ORDERING
+from kport.importers.keras1_legacy import DIM_ORDERING, config_dicts
 from kport.ops.base import ImportContext
 
 def normalize_model(model: dict, ctx: ImportContext) -> dict:
@@ -42,19 +42,7 @@ def fill_dim_ordering(model: dict) -> dict:
     Keras itself reloaded them with whatever keras.json said. When every layer
     that recorded an ordering agrees, that ordering is the one the model was built with.
     """
-    orderings = set()
-
-    def visit(node):
-        if isinstance(node, dict):
-            if node.get("dim_ordering") in ("th", "tf"):
-                orderings.add(node["dim_ordering"])
-            for v in node.values():
-                visit(v)
-        elif isinstance(node, list):
-            for v in node:
-                visit(v)
-
-    visit(model.get("config"))
+    orderings = {d["dim_ordering"] for d in config_dicts(model.get("config")) if d.get("dim_ordering") in ("th", "tf")}
     if len(orderings) != 1:
         return model
     ordering = orderings.pop()
