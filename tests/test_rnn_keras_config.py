@@ -73,13 +73,17 @@ def test_written_tf_keras_h5_computes_the_same(name, tmp_path):
     pytest.importorskip("tf_keras")
     from kport.exporters.keras.targets import run_h5_file, write_h5_target
 
+    _check_written_file(name, tmp_path / "model.h5", write_h5_target, run_h5_file)
+
+
+def _check_written_file(name, path, write, run):
+    """Writes fixture `name` with `write`, runs the file with `run` (real Keras) and compares the outputs."""
     graph = kport.load(RNN / f"{name}.h5")
     data = np.load(RNN / f"{name}.npz")
     inputs = [data[f"input_{i}"] for i in range(sum(k.startswith("input_") for k in data.files))]
     expected = [data[f"output_{i}"] for i in range(sum(k.startswith("output_") for k in data.files))]
-    path = tmp_path / "model.h5"
-    write_h5_target(graph, path)
-    got = run_h5_file(path, {s.name: a for s, a in zip(graph.inputs, inputs)}, graph.outputs)
+    write(graph, path)
+    got = run(path, {s.name: a for s, a in zip(graph.inputs, inputs)}, graph.outputs)
     for a, b in zip(got, expected):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-4)
 
@@ -96,15 +100,7 @@ def test_written_keras3_file_computes_the_same(name, tmp_path):
     pytest.importorskip("keras")
     from kport.exporters.keras.targets import run_keras_file, write_keras_target
 
-    graph = kport.load(RNN / f"{name}.h5")
-    data = np.load(RNN / f"{name}.npz")
-    inputs = [data[f"input_{i}"] for i in range(sum(k.startswith("input_") for k in data.files))]
-    expected = [data[f"output_{i}"] for i in range(sum(k.startswith("output_") for k in data.files))]
-    path = tmp_path / "model.keras"
-    write_keras_target(graph, path)
-    got = run_keras_file(path, {s.name: a for s, a in zip(graph.inputs, inputs)}, graph.outputs)
-    for a, b in zip(got, expected):
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-4)
+    _check_written_file(name, tmp_path / "model.keras", write_keras_target, run_keras_file)
 
 
 @pytest.mark.parametrize("name,match", [("tf_keras_mha_masked", "fully masked rows")])
