@@ -41,47 +41,64 @@ def _per_channel(value: np.ndarray, rank: int, channels: int) -> np.ndarray | No
 
 
 def _fold_one(idx: Index, conv, keep: set[str]) -> bool:
-    out = conv.outputs[0]
+    kernel = idx.const(conv.inputs[1])
+    return kernel is not None and fold_affine_after(idx, conv, keep, weight_axis=0, out_rank=kernel.ndim)
+
+
+def fold_affine_after(idx: Index, producer, keep: set[str], weight_axis: int, out_rank: int) -> bool:
+    """Folds the constant per-channel Mul/Div/Add/Sub that alone reads `producer`'s output into it.
+
+    Args:
+        idx: the graph index.
+        producer: a Conv or Gemm whose input 1 is its weight and optional input 2 its bias.
+        keep: tensors that must stay (graph outputs).
+        weight_axis: the weight axis that indexes output channels.
+        out_rank: the rank of the producer's output, whose axis 1 holds the channels.
+
+    Returns:
+        True when an op was folded (the producer now computes what it computed).
+    """
+    out = producer.outputs[0]
     node = idx.only_reader(out, keep)
     if node is None or node.op_type not in _FOLDABLE or len(node.inputs) != 2:
         return False
     if node.op_type in ("Sub", "Div") and node.inputs[0] != out:
-        return False  # k - conv or k / conv are not affine in the weights
+        return False  # k - y or k / y are not affine in the weights
     other = node.inputs[1] if node.inputs[0] == out else node.inputs[0]
     if other == out:
         return False
-    kernel_name = conv.inputs[1]
-    kernel = idx.const(kernel_name)
+    weight_name = producer.inputs[1]
+    weight = idx.const(weight_name)
     value = idx.const(other)
-    if kernel is None or value is None or len(idx.readers(kernel_name)) != 1:
+    if weight is None or value is None or len(idx.readers(weight_name)) != 1:
         return False
-    bias_name = conv.inputs[2] if len(conv.inputs) > 2 and conv.inputs[2] else None
+    bias_name = producer.inputs[2] if len(producer.inputs) > 2 and producer.inputs[2] else None
     if bias_name is not None and (idx.const(bias_name) is None or len(idx.readers(bias_name)) != 1):
         return False
-    channels = kernel.shape[0]
-    vec = _per_channel(value, kernel.ndim, channels)
-    if vec is None:
+    channels = weight.shape[weight_axis]
+    vec = _per_channel(value, out_rank, channels)
+    if vec is None or (node.op_type == "Div" and not np.all(vec != 0)):
         return False
     bias = idx.const(bias_name) if bias_name else np.zeros(channels, np.float32)
     if node.op_type in ("Mul", "Div"):
         scale = vec if node.op_type == "Mul" else (1.0 / vec).astype(np.float32)
-        if node.op_type == "Div" and not np.all(vec != 0):
-            return False
-        _set_const(idx, conv, 1, (kernel * scale.reshape((-1,) + (1,) * (kernel.ndim - 1))).astype(kernel.dtype))
+        along = [1] * weight.ndim
+        along[weight_axis] = -1
+        _set_const(idx, producer, 1, (weight * scale.reshape(along)).astype(weight.dtype))
         bias = bias * scale
     else:
         bias = bias + vec if node.op_type == "Add" else bias - vec
     bias = bias.astype(np.float32)
     if bias_name is None:
-        bias_name = idx.g.const(bias, f"{conv.name}/bias")
-        conv.inputs = list(conv.inputs[:2]) + [bias_name]
-        idx.set_input(conv, bias_name, bias_name)
+        bias_name = idx.g.const(bias, f"{producer.name}/bias")
+        producer.inputs = list(producer.inputs[:2]) + [bias_name]
+        idx.set_input(producer, bias_name, bias_name)
     else:
-        _set_const(idx, conv, 2, bias)
-    # the Conv now produces what the folded op produced
+        _set_const(idx, producer, 2, bias)
+    # the producer now produces what the folded op produced
     result = node.outputs[0]
     idx.remove(node)
-    idx.rename_output(conv, out, result)
+    idx.rename_output(producer, out, result)
     return True
 
 
