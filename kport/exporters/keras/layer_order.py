@@ -24,28 +24,48 @@ def keras_layer_order(config: dict, order: list) -> list:
             parents[(layer["name"], k)] = [(h[0], h[1]) for h in _histories(node) if h[0] in names]
     outputs = config["output_layers"]
     outputs = [outputs] if outputs and isinstance(outputs[0], str) else outputs
+    rank = keras_rank([(out[0], out[1]) for out in outputs], lambda key: parents.get(key, []), lambda key: key[0])
+    tail = len(order)
+    return sorted(order, key=lambda entry: rank.get(entry[1], (1, tail)))
+
+
+def keras_rank(outputs: list, parents, layer_of) -> dict:
+    """Keras's `model.layers` ranking over any graph of call nodes.
+
+    Keras numbers layers in the order a depth-first walk from the outputs first meets
+    them (`_build_map_helper`), lists nodes after their parents, then gives each node
+    the largest distance from an output along any path, and each layer the largest of
+    its nodes'; layers sort by decreasing depth, ties by that first-visit number.
+
+    Args:
+        outputs: the keys (hashable) of the nodes that make the outputs, in output order.
+        parents: key -> the keys of the nodes whose outputs the node reads, in Keras's flatten order.
+        layer_of: key -> the (hashable) layer the node calls.
+
+    Returns:
+        layer -> (-depth, first-visit number): sorting by it gives Keras's order.
+    """
     finished, visited, indices = set(), [], {}
 
-    def walk(key):  # Keras's _build_map_helper: layers numbered on first visit, nodes listed after parents
+    def walk(key):
         if key in finished:
             return
-        indices.setdefault(key[0], len(indices))
-        for parent in parents.get(key, []):
+        indices.setdefault(layer_of(key), len(indices))
+        for parent in parents(key):
             walk(parent)
         finished.add(key)
         visited.append(key)
 
     for out in outputs:
-        walk((out[0], out[1]))
+        walk(out)
     node_depth, layer_depth = {}, {}
     for key in reversed(visited):
-        depth = max(node_depth.setdefault(key, 0), layer_depth.get(key[0], 0))
-        layer_depth[key[0]] = node_depth[key] = depth
-        for parent in parents.get(key, []):
+        layer = layer_of(key)
+        depth = max(node_depth.setdefault(key, 0), layer_depth.get(layer, 0))
+        layer_depth[layer] = node_depth[key] = depth
+        for parent in parents(key):
             node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
-    rank = {name: (-depth, indices[name]) for name, depth in layer_depth.items()}
-    tail = len(order)
-    return sorted(order, key=lambda entry: rank.get(entry[1], (1, tail)))
+    return {layer: (-depth, indices[layer]) for layer, depth in layer_depth.items()}
 
 
 def _histories(node) -> list:

@@ -44,37 +44,25 @@ def keras_layer_order(inputs: list[KerasTensor], outputs: list[KerasTensor], lay
     Weight files list layers in this order, so branchy models (ResNet shortcuts, Inception branches) need it
     to load Keras weights by position. Returns `layers` unchanged if the walk finds another set of layers.
     """
+    from kport.exporters.keras.layer_order import keras_rank
+
     input_ids = {id(t) for t in inputs}
-    finished: set[int] = set()
-    decreasing_depth: list[Node] = []
-    layer_index: dict[int, int] = {}
+    nodes: dict[int, Node] = {}
 
-    def visit(tensor: KerasTensor) -> None:
-        node = tensor.node
-        if id(node) in finished:
-            return
-        layer_index.setdefault(id(node.layer), len(layer_index))
-        if id(tensor) not in input_ids:
-            for x in node.inputs:
-                visit(x)
-        finished.add(id(node))
-        decreasing_depth.append(node)
+    def key(node: Node) -> int:
+        nodes[id(node)] = node
+        return id(node)
 
-    for t in outputs:
-        visit(t)
-    node_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    by_id = {id(layer): layer for layer in layers}
-    for node in reversed(decreasing_depth):
-        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
-        if any(id(t) in input_ids for t in node.outputs):
-            continue
-        for x in node.inputs:
-            node_depth[id(x.node)] = max(depth + 1, node_depth.get(id(x.node), 0))
-    if set(layer_depth) != set(by_id):
+    def parents(k: int) -> list[int]:
+        node = nodes[k]
+        if any(id(t) in input_ids for t in node.outputs):  # a model input: the walk stops there
+            return []
+        return [key(x.node) for x in node.inputs]
+
+    rank = keras_rank([key(t.node) for t in outputs], parents, lambda k: id(nodes[k].layer))
+    if set(rank) != {id(layer) for layer in layers}:
         return layers
-    return sorted(layers, key=lambda layer: (-layer_depth[id(layer)], layer_index[id(layer)]))
+    return sorted(layers, key=lambda layer: rank[id(layer)])
 
 
 class Network:
